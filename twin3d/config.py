@@ -1,0 +1,69 @@
+"""Settings and where the packaged data lives.
+
+Settings resolve in order: built-in defaults, then ``twin3d.toml`` in the working
+directory (or the file named by ``TWIN3D_CONFIG``), then ``TWIN3D_*`` environment
+variables.  ``assets/`` and ``shaders/`` ship inside the package (wheel) and are
+found here, whether twin3d runs from a checkout or from an installed wheel.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _data_dir(name: str) -> Path:
+    """Packaged data folder: ``twin3d/_data/<name>`` in a wheel, ``<repo>/<name>`` in a checkout."""
+    installed = _PACKAGE_DIR / "_data" / name
+    if installed.is_dir():
+        return installed
+    return _PACKAGE_DIR.parent / name
+
+
+def assets_dir() -> Path:
+    """The folder of default city recipe, scenarios, damage curves and tables."""
+    return _data_dir("assets")
+
+
+def shaders_dir() -> Path:
+    """The folder of GLSL shader replacements used by the scene."""
+    return _data_dir("shaders")
+
+
+def asset(*parts: str) -> Path:
+    """Path of one packaged asset, e.g. ``asset("cities", "default.toml")``."""
+    return assets_dir().joinpath(*parts)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """User settings; every field may be overridden by ``TWIN3D_<FIELD>``."""
+
+    cache_dir: str = str(Path.home() / ".cache" / "twin3d")
+    arch: str = "auto"
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Resolve settings from defaults, ``twin3d.toml`` and the environment."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    config_file = Path(env.get("TWIN3D_CONFIG", "twin3d.toml"))
+    if config_file.is_file():
+        with config_file.open("rb") as fh:
+            values.update(tomllib.load(fh))
+    for f in fields(Settings):
+        key = "TWIN3D_" + f.name.upper()
+        if key in env:
+            values[f.name] = env[key]
+    known = {f.name: f for f in fields(Settings)}
+    kwargs = {}
+    for name, value in values.items():
+        if name in known:
+            kwargs[name] = int(value) if known[name].type == "int" else value
+    return Settings(**kwargs)
