@@ -1,0 +1,227 @@
+"""The ``twin3d`` command: the one composition root of the library.
+
+Exit codes: 0 success, 1 internal error, 2 bad input or usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from twin3d import __version__
+from twin3d.errors import InputError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # usage errors: one line, exit 2
+        self.exit(EXIT_INPUT, f"error: {self.prog}: {message}\n")
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Send everything written to fd 1 (libraries' chatter included) to stderr meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _print_summary(summary: dict) -> None:
+    width = max(len(k) for k in summary)
+    for key, value in summary.items():
+        print(f"{key:<{width}}  {value}")
+
+
+def cmd_import(args) -> int:
+    from twin3d.io import read, write
+
+    options = {"lod": args.lod} if args.lod else {}
+    with _stdout_to_stderr():
+        t0 = time.perf_counter()
+        city = read(args.path, **options)
+        summary = city.summary()
+        summary["read_s"] = round(time.perf_counter() - t0, 4)
+        if args.output:
+            write(city, args.output)
+            summary["output"] = str(args.output)
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    from twin3d.io import read
+
+    with _stdout_to_stderr():
+        city = read(args.path)
+    summary = city.summary()
+    t = city.buildings.table
+    if len(city.buildings):
+        uses, counts = _counts(t["use"])
+        summary["uses"] = dict(zip(uses, counts))
+        summary["population"] = round(float(t["population"].sum()))
+        summary["population_estimated"] = int(t["population_estimated"].sum())
+        summary["replacement_value_eur"] = round(float(t["replacement_value"].sum()))
+    summary["origin"] = [float(v) for v in city.origin]
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_summary(summary)
+    return EXIT_OK
+
+
+def _counts(values):
+    import numpy as np
+
+    uses, counts = np.unique(values.astype(str), return_counts=True)
+    return [str(u) for u in uses], [int(c) for c in counts]
+
+
+def cmd_export(args) -> int:
+    from twin3d.io import read, write
+
+    with _stdout_to_stderr():
+        write(read(args.path), args.output)
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_city_build(args) -> int:
+    from twin3d.io import write
+    from twin3d.io.recipe import build_city
+
+    with _stdout_to_stderr():
+        city = build_city(Path(args.recipe))
+        write(city, args.output)
+    print(f"wrote {args.output}: {len(city.buildings)} buildings")
+    return EXIT_OK
+
+
+def cmd_city_generate(args) -> int:
+    from twin3d.io import write
+    from twin3d.model.generate import generate_city
+
+    if args.buildings < 1:
+        raise InputError(None, f"--buildings must be at least 1, got {args.buildings}")
+    t0 = time.perf_counter()
+    city = generate_city(n_buildings=args.buildings, seed=args.seed)
+    elapsed = time.perf_counter() - t0
+    write(city, args.output)
+    print(f"wrote {args.output}: {len(city.buildings)} buildings, generated in {elapsed:.2f} s")
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    from twin3d_server.app import serve  # the only place the library reaches the app
+
+    return serve(city=args.city, host=args.host, port=args.port, open_browser=not args.no_browser)
+
+
+def cmd_bench(args) -> int:
+    if args.what == "physics":
+        from twin3d.physics.bench import bench_command
+
+        return bench_command(args)
+    from twin3d.bench_city import bench_city_command
+
+    return bench_city_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="twin3d", description="An open urban digital twin.")
+    p.add_argument("--version", action="version", version=f"twin3d {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("import", help="read a city file and print a summary")
+    s.add_argument("path", type=Path)
+    s.add_argument("-o", "--output", type=Path, help="write the city (.h5 store or .glb)")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--lod", help="CityJSON level of detail (default: highest)")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("info", help="describe a city file")
+    s.add_argument("path", type=Path)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("export", help="export a city (e.g. to .glb)")
+    s.add_argument("path", type=Path)
+    s.add_argument("-o", "--output", type=Path, required=True)
+    s.set_defaults(func=cmd_export)
+
+    city = sub.add_parser("city", help="build or generate a city").add_subparsers(
+        dest="city_command", required=True, parser_class=_Parser)
+    s = city.add_parser("build", help="assemble a city from a recipe (TOML)")
+    s.add_argument("recipe", type=Path)
+    s.add_argument("-o", "--output", type=Path, required=True)
+    s.set_defaults(func=cmd_city_build)
+    s = city.add_parser("generate", help="generate the synthetic default city")
+    s.add_argument("--buildings", type=int, default=3000)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("-o", "--output", type=Path, required=True)
+    s.set_defaults(func=cmd_city_generate)
+
+    s = sub.add_parser("serve", help="serve the web app")
+    s.add_argument("city", nargs="?", default=None, help="city file or recipe (default: the default city)")
+    s.add_argument("--host", default=None)
+    s.add_argument("--port", type=int, default=None)
+    s.add_argument("--no-browser", action="store_true")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("bench", help="measure the figures that matter")
+    s.add_argument("what", choices=["physics", "city"])
+    s.add_argument("--json", action="store_true", help="print one JSON list")
+    s.add_argument("--sizes", default=None, help="grid sizes, e.g. 512,1024,2048")
+    s.add_argument("--arch", default="auto", choices=["auto", "cpu", "cuda"])
+    s.set_defaults(func=cmd_bench)
+    return p
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # a kill ends like Ctrl-C: cleanup, exit 130
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # internal error: one line, the traceback on request
+        if os.environ.get("TWIN3D_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set TWIN3D_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
