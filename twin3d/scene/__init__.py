@@ -1,0 +1,1 @@
+"""The pyvista/VTK scene of a city, built once; VTK objects stay inside this package."""

@@ -1,0 +1,78 @@
+"""A pyvista scene built once from a City: buildings by use, terrain, context layers."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin3d.model import USES, City, Mesh
+
+# Calm, colour-blind-safe palette (Okabe-Ito based) per building use, RGB 0-255.
+USE_COLOURS = {
+    "residential": (221, 204, 170), "commercial": (86, 180, 233), "industrial": (153, 153, 153),
+    "public": (0, 158, 115), "hospital": (213, 94, 0), "school": (240, 228, 66),
+    "fire_station": (204, 51, 17), "ambulance_post": (230, 159, 0), "police": (0, 114, 178),
+    "shelter": (204, 121, 167),
+}
+LAYER_COLOURS = {"roads": (90, 90, 90), "water": (110, 160, 210), "vegetation": (120, 170, 100),
+                 "landuse": (190, 200, 170)}
+
+
+def mesh_polydata(mesh: Mesh, origin: np.ndarray):
+    """A pyvista PolyData of a Mesh shifted to ``origin`` (float32 keeps centimetres)."""
+    import pyvista as pv
+
+    faces = np.hstack([np.full((mesh.n_triangles, 1), 3, dtype=np.int64), mesh.triangles]).ravel()
+    poly = pv.PolyData(mesh.local(origin), faces)
+    poly.cell_data["feature"] = mesh.triangle_feature
+    return poly
+
+
+class CityScene:
+    """The city's actors in one pyvista Plotter, off screen, ready for a remote view."""
+
+    def __init__(self, city: City, plotter=None):
+        import pyvista as pv
+
+        self.city = city
+        self.plotter = plotter if plotter is not None else pv.Plotter(off_screen=True)
+        self.plotter.set_background("#f4f4f0")
+        self.actors = {}
+        self._add_terrain()
+        for name, layer in city.layers.items():
+            if layer.mesh.n_triangles:
+                colour = LAYER_COLOURS.get(name, (180, 180, 170))
+                self.actors[name] = self.plotter.add_mesh(mesh_polydata(layer.mesh, city.origin),
+                                                          color=colour, name=name)
+        self._add_buildings()
+        self.plotter.view_isometric()
+        self.plotter.reset_camera()
+
+    def _add_buildings(self) -> None:
+        b = self.city.buildings
+        if not b.mesh.n_triangles:
+            return
+        poly = mesh_polydata(b.mesh, self.city.origin)
+        use_index = {u: i for i, u in enumerate(USES)}
+        building_use = np.array([use_index.get(u, 0) for u in b.table["use"]], dtype=np.uint8)
+        palette = np.array([USE_COLOURS[u] for u in USES], dtype=np.uint8)
+        poly.cell_data["colour"] = palette[building_use[b.mesh.triangle_feature]]
+        self.buildings_poly = poly
+        self.actors["buildings"] = self.plotter.add_mesh(poly, scalars="colour", rgb=True,
+                                                         name="buildings", smooth_shading=False)
+
+    def _add_terrain(self) -> None:
+        import pyvista as pv
+
+        terrain = self.city.terrain
+        if terrain is None:
+            return
+        g = terrain.grid
+        x = g.x_centers() - self.city.origin[0]
+        y = g.y_centers() - self.city.origin[1]
+        xx, yy = np.meshgrid(x, y)
+        z = np.nan_to_num(terrain.elevation, nan=float(np.nanmin(terrain.elevation)))
+        surf = pv.StructuredGrid(xx.astype(np.float32), yy.astype(np.float32),
+                                 (z - self.city.origin[2]).astype(np.float32))
+        surf.point_data["elevation"] = z.ravel(order="F")
+        self.actors["terrain"] = self.plotter.add_mesh(surf, scalars="elevation", cmap="gist_earth",
+                                                       show_scalar_bar=False, name="terrain")
