@@ -141,7 +141,7 @@ def cmd_bench(args) -> int:
         from twin3d.physics.bench import bench_command
 
         return bench_command(args)
-    from twin3d.bench_city import bench_city_command
+    from twin3d.bench import bench_city_command
 
     return bench_city_command(args)
 
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("bench", help="measure the figures that matter")
     s.add_argument("what", choices=["physics", "city"])
+    s.add_argument("paths", nargs="*", help="files to import (bench city)")
     s.add_argument("--json", action="store_true", help="print one JSON list")
     s.add_argument("--sizes", default=None, help="grid sizes, e.g. 512,1024,2048")
     s.add_argument("--arch", default="auto", choices=["auto", "cpu", "cuda"])
