@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from twin3d.model import USES, City, Mesh
@@ -31,6 +33,8 @@ class CityScene:
     """The city's actors in one pyvista Plotter, off screen, ready for a remote view."""
 
     def __init__(self, city: City, plotter=None):
+        if not os.environ.get("DISPLAY"):  # headless: EGL (Mesa on the CPU) instead of X
+            os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
         import pyvista as pv
 
         self.city = city
@@ -74,5 +78,8 @@ class CityScene:
         surf = pv.StructuredGrid(xx.astype(np.float32), yy.astype(np.float32),
                                  (z - self.city.origin[2]).astype(np.float32))
         surf.point_data["elevation"] = z.ravel(order="F")
+        lo, hi = float(z.min()), float(z.max())
+        pad = 0.4 * (hi - lo) + 1.0  # keep the colour map's dark ends off the ground
         self.actors["terrain"] = self.plotter.add_mesh(surf, scalars="elevation", cmap="gist_earth",
-                                                       show_scalar_bar=False, name="terrain")
+                                                       clim=(lo - pad, hi + pad), show_scalar_bar=False,
+                                                       name="terrain")
