@@ -1,0 +1,1 @@
+"""Scenarios: spec (TOML), runner, results file, ensembles."""
