@@ -43,7 +43,8 @@ class ResultsLayout:
 
 def _extendable(f, name: str, shape: tuple[int, ...], dtype, compress: bool = False):
     kwargs = {"compression": "gzip", "compression_opts": 3, "shuffle": True} if compress else {}
-    return f.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype,
+    maxshape = (None, *[s if s else None for s in shape])  # a zero-width axis still needs a chunk
+    return f.create_dataset(name, shape=(0, *shape), maxshape=maxshape, dtype=dtype,
                             chunks=(1, *[max(1, s) for s in shape]), **kwargs)
 
 
