@@ -438,7 +438,7 @@ def _unique(parts: _Parts, ids: np.ndarray, lines: tuple[int, ...], what: str) -
     uniq, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         dup = uniq[counts > 1][0]
-        raise parts.fail(lines[np.flatnonzero(ids == dup)[1]], f"duplicate {what} id {dup!r}")
+        raise parts.fail(lines[np.flatnonzero(ids == dup)[1]], f"duplicate {what} id {str(dup)!r}")
 
 
 def _xy_rows(parts: _Parts, section: str, ids: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -463,7 +463,7 @@ def _node_xy(parts: _Parts, ids: np.ndarray, kinds: tuple, lines: tuple) -> np.n
     if len(missing):
         k = missing[0]
         raise parts.fail(lines[k], f"{len(missing)} nodes have no [COORDINATES], the first is "
-                                   f"{kinds[k]} {ids[k]!r}")
+                                   f"{kinds[k]} {str(ids[k])!r}")
     return out
 
 
