@@ -1,0 +1,232 @@
+"""Advection-diffusion-reaction solver in Taichi: smoke and chemical plumes, and urban heat.
+
+The scheme, its parameters and its time step are those of
+:mod:`twin3d.physics.transport_reference` (read its docstring): ``TransportSolver``
+subclasses :class:`~twin3d.physics.transport_reference.TransportReference` and replaces
+only the stepping by one fused Taichi kernel per stage, with ping-pong buffers.  The
+caller initialises Taichi (:func:`twin3d.physics.arch.init_taichi`); the solver never does.
+
+Taichi is imported when ``TransportSolver`` is first looked up, so importing this module
+stays cheap.  On the CPU the kernel runs one row per task with an inner loop over
+columns, and computes each x-face flux once (a cell's east flux is the next one's west).
+
+Examples
+--------
+>>> from twin3d.physics.arch import init_taichi
+>>> arch = init_taichi("cpu")
+>>> from twin3d.model.grid import Grid
+>>> from twin3d.physics.transport import TransportSolver
+>>> solver = TransportSolver(Grid((0, 0), 10.0, (64, 64)), diffusivity=2.0, boundaries="closed")
+>>> solver.set_wind(3.0, -1.0)
+>>> solver.set_concentration(1.0)
+>>> n = solver.advance(120.0)
+>>> print(round(solver.total_mass(), 3))
+409600.0
+"""
+
+# No ``from __future__ import annotations`` here: Taichi reads kernel annotations
+# (``ti.template()``) as objects, not strings.
+import numpy as np
+
+from twin3d.physics.transport_reference import HALO, TransportReference
+
+__all__ = ["TransportSolver"]
+
+
+def __getattr__(name: str):
+    if name == "TransportSolver":
+        cls = _define_solver()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _define_solver():  # noqa: C901 - one class body
+    import taichi as ti
+
+    H = HALO
+
+    @ti.func
+    def van_leer(a, b):
+        ab = a * b
+        out = ab * 0
+        if ab > 0:
+            out = 2 * ab / (a + b)
+        return out
+
+    @ti.func
+    def face_flux(w, cll, cl, cr, crr, mll, ml, mr, mrr, limited: ti.template()):
+        """``w * c_face``: upwind, or van Leer limited (first order next to walls and edges)."""
+        up, down = cl, cr
+        if ti.static(limited):
+            up = cl + 0.5 * van_leer(cl - cll, cr - cl) * (mll * mr)
+            down = cr + 0.5 * van_leer(cr - crr, cl - cr) * (mrr * ml)
+        return ti.max(w, 0) * up + ti.min(w, 0) * down
+
+    @ti.data_oriented
+    class TransportSolver(TransportReference):
+        """Advection-diffusion-reaction of one scalar field, in Taichi.
+
+        Same parameters and methods as
+        :class:`~twin3d.physics.transport_reference.TransportReference`; numpy in, numpy out.
+        """
+
+        # ------------------------------------------------------------ fields
+        def _init_state(self) -> None:
+            ny, nx = self.shape
+            self.real = ti.f32 if self.dtype == "float32" else ti.f64
+            halo_shape = (ny + 2 * H, nx + 2 * H)
+            self._buffers = [ti.field(self.real, halo_shape), ti.field(self.real, halo_shape)]
+            self._cur = 0
+            self._mask_f = ti.field(self.real, halo_shape)
+            self._u_f = ti.field(self.real, (ny, nx + 1))
+            self._v_f = ti.field(self.real, (ny + 1, nx))
+            self._outflow_f = ti.field(ti.f64, ())
+            self._kx_f = self._ky_f = self._loss_f = self._relax_f = self._src_f = None
+
+        def _field(self, name: str, values: np.ndarray):
+            """Upload ``values`` into the field ``name``, allocating it on first use."""
+            field = getattr(self, name)
+            if field is None:
+                field = ti.field(self.real, values.shape)
+                setattr(self, name, field)
+            field.from_numpy(np.ascontiguousarray(values, dtype=self.dtype))
+            return field
+
+        def _after_setup(self) -> None:
+            self._mask_f.from_numpy(self._fluid_h.astype(self.dtype))
+            self._u_f.from_numpy(self.u_face.astype(self.dtype))
+            self._v_f.from_numpy(self.v_face.astype(self.dtype))
+            uniform_k = np.isscalar(self._diffusivity)
+            self._k = float(self._diffusivity) / self.dx**2 if uniform_k else 0.0
+            if not uniform_k:
+                self._field("_kx_f", self.kx_face)
+                self._field("_ky_f", self.ky_face)
+            loss = self.loss_rate
+            self._loss = float(loss) if np.isscalar(loss) else 0.0
+            if not np.isscalar(loss):
+                self._field("_loss_f", loss * self.fluid)
+            self._relax = float(self._relaxation) if np.isscalar(self._relaxation) else 0.0
+            if not np.isscalar(self._relaxation):
+                self._field("_relax_f", self._relaxation * self.fluid)
+            if self._source is not None:
+                self._field("_src_f", self._source)
+            self._flags = (not uniform_k, not np.isscalar(loss), not np.isscalar(self._relaxation),
+                           self._source is not None, self.scheme == "limited")
+
+        def _put(self, c: np.ndarray) -> None:
+            self._buffers[self._cur].from_numpy(np.pad(c, H).astype(self.dtype))
+
+        def concentration(self, wall_value: float = 0.0) -> np.ndarray:
+            """A copy of the field ``(ny, nx)``; wall cells hold ``wall_value`` (e.g. ``np.nan``)."""
+            c = self._buffers[self._cur].to_numpy()[H:-H, H:-H]
+            return np.where(self.fluid, c, wall_value) if wall_value != 0.0 else c
+
+        def boundary_outflow(self) -> float:
+            """Net mass carried out through open edges since the start (inflow counts negative)."""
+            return float(self._outflow_f[None])
+
+        # ---------------------------------------------------------- stepping
+        def _apply(self, dt: float, stages: list[tuple[float, float, float]]) -> None:
+            src, dst = self._buffers[self._cur], self._buffers[1 - self._cur]
+            edge = self.boundaries == "open"
+            weight = dt * self.dx * self.layer_height / len(stages)
+            _, scale, cbg = stages[0]
+            self._fill_halo(src, cbg)
+            if edge:
+                self._edge_outflow(src, weight, self._flags[4])
+            self._update(src, dst, dt, scale, cbg, self._k, self._loss, self._relax, 1 / self.dx, False, *self._flags)
+            if len(stages) == 1:
+                self._cur = 1 - self._cur
+                return
+            _, scale, cbg = stages[1]
+            self._fill_halo(dst, cbg)
+            if edge:
+                self._edge_outflow(dst, weight, self._flags[4])
+            self._update(dst, src, dt, scale, cbg, self._k, self._loss, self._relax, 1 / self.dx, True, *self._flags)
+
+        @ti.kernel
+        def _fill_halo(self, c: ti.template(), cbg: ti.f64):
+            ny, nx = ti.static(self.shape)
+            value = ti.cast(cbg, self.real)
+            for i, k in ti.ndrange(ny + 2 * H, H):
+                c[i, k] = value
+                c[i, nx + H + k] = value
+            for k, j in ti.ndrange(H, nx + 2 * H):
+                c[k, j] = value
+                c[ny + H + k, j] = value
+
+        @ti.func
+        def _xflux(self, c: ti.template(), ii, jj, limited: ti.template()):
+            """Flux through the west face of halo cell ``(ii, jj)``."""
+            m = ti.static(self._mask_f)
+            return face_flux(self._u_f[ii - H, jj - H], c[ii, jj - 2], c[ii, jj - 1], c[ii, jj], c[ii, jj + 1],
+                             m[ii, jj - 2], m[ii, jj - 1], m[ii, jj], m[ii, jj + 1], limited)
+
+        @ti.func
+        def _yflux(self, c: ti.template(), ii, jj, limited: ti.template()):
+            """Flux through the south face of halo cell ``(ii, jj)``."""
+            m = ti.static(self._mask_f)
+            return face_flux(self._v_f[ii - H, jj - H], c[ii - 2, jj], c[ii - 1, jj], c[ii, jj], c[ii + 1, jj],
+                             m[ii - 2, jj], m[ii - 1, jj], m[ii, jj], m[ii + 1, jj], limited)
+
+        @ti.kernel
+        def _edge_outflow(self, c: ti.template(), weight: ti.f64, limited: ti.template()):
+            ny, nx = ti.static(self.shape)
+            for i in range(ny):
+                out = self._xflux(c, i + H, nx + H, limited) - self._xflux(c, i + H, H, limited)
+                self._outflow_f[None] += weight * ti.cast(out, ti.f64)
+            for j in range(nx):
+                out = self._yflux(c, ny + H, j + H, limited) - self._yflux(c, H, j + H, limited)
+                self._outflow_f[None] += weight * ti.cast(out, ti.f64)
+
+        @ti.func
+        def _diffusion(self, c: ti.template(), ii, jj, k, k_field: ti.template()):
+            """``div(K grad c)`` at halo cell ``(ii, jj)``: scalar ``k = K/dx**2`` or face fields."""
+            cc = c[ii, jj]
+            out = cc * 0
+            if ti.static(k_field):
+                i, j = ii - H, jj - H
+                out = (self._kx_f[i, j + 1] * (c[ii, jj + 1] - cc) - self._kx_f[i, j] * (cc - c[ii, jj - 1])
+                       + self._ky_f[i + 1, j] * (c[ii + 1, jj] - cc) - self._ky_f[i, j] * (cc - c[ii - 1, jj]))
+            else:
+                m = ti.static(self._mask_f)
+                out = k * (m[ii, jj + 1] * (c[ii, jj + 1] - cc) + m[ii, jj - 1] * (c[ii, jj - 1] - cc)
+                           + m[ii + 1, jj] * (c[ii + 1, jj] - cc) + m[ii - 1, jj] * (c[ii - 1, jj] - cc))
+            return out
+
+        @ti.kernel
+        def _update(self, src: ti.template(), dst: ti.template(), dt_: ti.f64, scale_: ti.f64, cbg_: ti.f64,
+                    k_: ti.f64, loss_: ti.f64, relax_: ti.f64, inv_dx_: ti.f64, blend: ti.template(), k_field: ti.template(),
+                    loss_field: ti.template(), relax_field: ti.template(), has_source: ti.template(),
+                    limited: ti.template()):
+            """``dst = src + dt L(src)``; with ``blend``, ``dst = (dst + src + dt L(src)) / 2`` (Heun)."""
+            ny, nx = ti.static(self.shape)
+            real = self.real
+            dt, scale, cbg = ti.cast(dt_, real), ti.cast(scale_, real), ti.cast(cbg_, real)
+            k, loss, relax = ti.cast(k_, real), ti.cast(loss_, real), ti.cast(relax_, real)
+            inv_dx = ti.cast(inv_dx_, real)
+            for i in range(ny):
+                ii = i + H
+                west = self._xflux(src, ii, H, limited)
+                for j in range(nx):
+                    jj = j + H
+                    east = self._xflux(src, ii, jj + 1, limited)
+                    net = (west - east + self._yflux(src, ii, jj, limited) - self._yflux(src, ii + 1, jj, limited))
+                    west = east
+                    cc = src[ii, jj]
+                    tend = net * inv_dx + self._diffusion(src, ii, jj, k, k_field)
+                    cell_loss, cell_relax = loss, relax
+                    if ti.static(loss_field):
+                        cell_loss = self._loss_f[i, j]
+                    if ti.static(relax_field):
+                        cell_relax = self._relax_f[i, j]
+                    tend += cell_relax * cbg - cell_loss * cc
+                    if ti.static(has_source):
+                        tend += self._src_f[i, j] * scale
+                    new = cc + dt * tend
+                    if ti.static(blend):
+                        new = 0.5 * (dst[ii, jj] + new)
+                    dst[ii, jj] = new * self._mask_f[ii, jj]
+
+    return TransportSolver
