@@ -131,3 +131,34 @@ def transform_xy(x, y, src: str | int, dst: str | int,
         raise InputError(path, f"{int(bad.sum())} coordinates do not transform from {src_n} to "
                                f"{dst_n} (first: {float(x.reshape(-1)[k])}, {float(y.reshape(-1)[k])})")
     return tx, ty
+
+
+def check_area_of_use(lon, lat, crs: str | int, path: str | os.PathLike | None = None,
+                      margin_deg: float = 1.0) -> None:
+    """Refuse WGS84 positions that lie outside where ``crs`` is meant to be used.
+
+    Catches schematic coordinates taken for longitude/latitude and swapped
+    axes before they become a projection far away.  The area of use is
+    widened by ``margin_deg``; a CRS without one accepts everything.
+
+    Raises
+    ------
+    InputError
+        Naming how many positions lie outside and the first of them.
+    """
+    area = _parse_crs(normalise_crs(crs, path), path).area_of_use
+    if area is None:
+        return
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    west, south, east, north = area.bounds
+    if west > east:  # the area crosses the antimeridian
+        east += 360.0
+        lon = np.where(lon < west - margin_deg, lon + 360.0, lon)
+    out = ~((lon >= west - margin_deg) & (lon <= east + margin_deg)
+            & (lat >= south - margin_deg) & (lat <= north + margin_deg))
+    out &= np.isfinite(lon) & np.isfinite(lat)
+    if out.any():
+        k = int(np.flatnonzero(out.reshape(-1))[0])
+        raise InputError(path, f"{int(out.sum())} positions lie outside the area of use of "
+                               f"{normalise_crs(crs, path)} ({area.name.split(':')[0][:60]}); the first is lon "
+                               f"{float(lon.reshape(-1)[k]):.6g}, lat {float(lat.reshape(-1)[k]):.6g}")
