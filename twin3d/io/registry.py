@@ -27,6 +27,8 @@ READERS: dict[str, str] = {
     ".asc": "twin3d.io.raster:read_terrain_city",
     ".tif": "twin3d.io.raster:read_terrain_city",
     ".tiff": "twin3d.io.raster:read_terrain_city",
+    ".img": "twin3d.io.raster:read_terrain_city",  # ERDAS Imagine (GDAL)
+    ".vrt": "twin3d.io.raster:read_terrain_city",
     ".inp": "twin3d.io.epanet:read_epanet_city",
     ".h5": "twin3d.io.store:read_store",
     ".hdf5": "twin3d.io.store:read_store",
