@@ -1,0 +1,249 @@
+"""Taichi fields and kernels of the flood solver (imported only when a solver is made).
+
+One fused kernel does a whole time step of the hydrodynamics: rows are split into
+blocks run in parallel; inside a block, rows and then columns go serially, so every
+face flux is computed once: the west face is the previous cell's east face, carried in
+a local variable, and the south face is the previous row's north face, kept in a
+per-block row buffer.  The same pass applies friction, writes the other ping-pong
+buffer, reduces the largest wave speed for the next CFL step and sums the volume
+through the domain boundary.  The arithmetic matches
+:mod:`twin3d.physics.flood_reference` operation for operation.
+"""
+
+# No ``from __future__ import annotations`` here: Taichi reads kernel argument
+# annotations as objects when it decorates them.
+import taichi as ti
+
+from twin3d.physics.flood_base import GRAVITY
+
+KIND = {"closed": 0, "open": 1, "stage": 2}
+
+
+@ti.func
+def face_flux(hL, uL, vL, zL, hR, uR, vR, zR, h_dry, G):
+    """HLL flux with hydrostatic reconstruction; see ``flood_reference.face_flux``."""
+    zero = hL * 0
+    fh, fnl, fnr, ft = zero, zero, zero, zero
+    zf = ti.max(zL, zR)
+    hl = ti.max(hL + zL - zf, 0)
+    hr = ti.max(hR + zR - zf, 0)
+    dry_l = hl <= h_dry
+    dry_r = hr <= h_dry
+    if not (dry_l and dry_r):
+        cl = ti.sqrt(G * hl)
+        cr = ti.sqrt(G * hr)
+        sl, sr = uL - cl, uR + cr
+        if dry_l:
+            sl, sr = uR - 2 * cr, uR + cr
+        elif dry_r:
+            sl, sr = uL - cl, uL + 2 * cl
+        else:
+            us = 0.5 * (uL + uR) + cl - cr
+            cs = 0.5 * (cl + cr) + 0.25 * (uL - uR)
+            sl = ti.min(uL - cl, us - cs)
+            sr = ti.max(uR + cr, us + cs)
+        ql = hl * uL
+        qr = hr * uR
+        fl = ql * uL + 0.5 * G * hl * hl
+        fr = qr * uR + 0.5 * G * hr * hr
+        fn = zero
+        if sl >= 0:
+            fh, fn = ql, fl
+        elif sr <= 0:
+            fh, fn = qr, fr
+        else:
+            denom = sr - sl
+            fh = (sr * ql - sl * qr + sl * sr * (hr - hl)) / denom
+            fn = (sr * fl - sl * fr + sl * sr * (qr - ql)) / denom
+        ft = fh * ti.select(fh >= 0, vL, vR)
+        fnl = fn - 0.5 * G * hl * hl
+        fnr = fn - 0.5 * G * hr * hr
+    return fh, fnl, fnr, ft
+
+
+@ti.func
+def wall_face(hL, uL, vL, zL, wL, hR, uR, vR, zR, wR, h_dry, G):
+    """Face flux with walls as mirrors; zero between two walls."""
+    zero = hL * 0
+    fh, fnl, fnr, ft = zero, zero, zero, zero
+    if wL and wR:
+        pass
+    elif wR:
+        fh, fnl, fnr, ft = face_flux(hL, uL, vL, zL, hL, -uL, vL, zL, h_dry, G)
+    elif wL:
+        fh, fnl, fnr, ft = face_flux(hR, -uR, vR, zR, hR, uR, vR, zR, h_dry, G)
+    else:
+        fh, fnl, fnr, ft = face_flux(hL, uL, vL, zL, hR, uR, vR, zR, h_dry, G)
+    return fh, fnl, fnr, ft
+
+
+@ti.data_oriented
+class FloodFields:
+    """The Taichi state of one flood solver: ping-pong buffers, cell data and kernels."""
+
+    def __init__(self, shape: tuple[int, int], dx: float, real: str, kinds: list[str], h_dry: float,
+                 rows_per_block: int = 16):
+        self.ny, self.nx = shape
+        self.real = ti.f32 if real == "float32" else ti.f64
+        self.dx = dx
+        self.h_dry = h_dry
+        self.kinds = tuple(KIND[k] for k in kinds)  # west, east, south, north
+        self.rows = rows_per_block
+        self.nblocks = (self.ny + rows_per_block - 1) // rows_per_block
+        self.state = ti.Vector.field(3, self.real, shape=(2, self.ny, self.nx))
+        self.z = ti.field(self.real, shape=shape)
+        self.wall = ti.field(ti.i8, shape=shape)
+        self.gn2 = ti.field(self.real, shape=shape)
+        self.rain = ti.field(self.real, shape=shape)
+        self.drain = ti.field(self.real, shape=shape)
+        self.ybuf = ti.Vector.field(4, self.real, shape=(self.nblocks, self.nx))
+        self.speed = ti.field(self.real, shape=())
+        self.out_volume = ti.field(ti.f64, shape=())
+        self.drained = ti.field(ti.f64, shape=())
+        self.cur = 0
+
+    @ti.func
+    def g(self):
+        """Gravity in the field precision (a bare Python float literal is float32 in a kernel)."""
+        return ti.cast(ti.f64(GRAVITY), self.real)
+
+    @ti.func
+    def hd(self):
+        """The dry depth in the field precision."""
+        return ti.cast(ti.f64(self.h_dry), self.real)
+
+    @ti.func
+    def cell(self, c, i, j):
+        """``(h, u, v, z, wall)`` of cell (i, j) of buffer c."""
+        s = self.state[c, i, j]
+        h = s[0]
+        u, v = h - h, h - h
+        if h > self.hd():
+            u = s[1] / h
+            v = s[2] / h
+        return h, u, v, self.z[i, j], self.wall[i, j] != 0
+
+    @ti.func
+    def ghost(self, kind: ti.template(), stage, h, u, v, z, w):
+        """The state beyond a domain side: a wall, a copy (open) or the stage depth."""
+        gh, gw = h, w
+        if ti.static(kind == 0):
+            gw = True
+        if ti.static(kind == 2):
+            gh = ti.max(ti.cast(stage, self.real) - z, 0)
+        return gh, u, v, z, gw
+
+    @ti.func
+    def north(self, c, i, j, stage):
+        """The cell north of (i, j), or the north ghost on the last row."""
+        h, u, v, z, w = self.cell(c, ti.min(i + 1, self.ny - 1), j)
+        if i + 1 >= self.ny:
+            h, u, v, z, w = self.ghost(self.kinds[3], stage, *self.cell(c, i, j))
+        return h, u, v, z, w
+
+    @ti.func
+    def south_face(self, c, i, j, stage):
+        """Flux through the south face of cell (i, j) (y-normal: u and v swapped)."""
+        hT, uT, vT, zT, wT = self.cell(c, i, j)
+        hB, uB, vB, zB, wB = self.cell(c, ti.max(i - 1, 0), j)
+        if i == 0:
+            hB, uB, vB, zB, wB = self.ghost(self.kinds[2], stage, hT, uT, vT, zT, wT)
+        return wall_face(hB, vB, uB, zB, wB, hT, vT, uT, zT, wT, self.hd(), self.g())
+
+    @ti.func
+    def update(self, c, i, j, k, dt, fw, fe, fs, fn):
+        """New state of cell (i, j) from its four faces, with semi-implicit Manning friction."""
+        s = self.state[c, i, j]
+        h = s[0] - k * (fe[0] - fw[0] + fn[0] - fs[0])
+        qx = s[1] - k * (fe[1] - fw[2] + fn[3] - fs[3])
+        qy = s[2] - k * (fe[3] - fw[3] + fn[1] - fs[2])
+        speed = h - h
+        if h > self.hd():
+            qabs = ti.sqrt(qx * qx + qy * qy)
+            factor = 1 + dt * self.gn2[i, j] * qabs / (h * h * ti.pow(h, ti.cast(ti.f64(1.0 / 3.0), self.real)))
+            qx = qx / factor
+            qy = qy / factor
+            speed = ti.max(ti.abs(qx), ti.abs(qy)) / h + ti.sqrt(self.g() * h)
+        else:
+            h = ti.max(h, 0)
+            qx, qy = h - h, h - h
+        return ti.Vector([h, qx, qy]), speed
+
+    @ti.kernel
+    def hydro(self, c: ti.i32, dt64: ti.f64, stages: ti.types.vector(4, ti.f64)):
+        """One step of the hydrodynamics from buffer c into buffer 1 - c."""
+        self.speed[None] = 0
+        for b in range(self.nblocks):
+            self.block(c, b, dt64, stages)
+
+    @ti.func
+    def block(self, c, b, dt64, stages):
+        dt = ti.cast(dt64, self.real)
+        k = dt / ti.cast(ti.f64(self.dx), self.real)
+        vmax = dt - dt
+        out = ti.cast(0, ti.f64)
+        i0 = b * self.rows
+        for j in range(self.nx):
+            f = self.south_face(c, i0, j, stages[2])
+            self.ybuf[b, j] = ti.Vector([f[0], f[1], f[2], f[3]])
+            if i0 == 0:
+                out -= f[0]
+        for i in range(i0, ti.min(i0 + self.rows, self.ny)):
+            hC, uC, vC, zC, wC = self.cell(c, i, 0)
+            gh, gu, gv, gz, gw = self.ghost(self.kinds[0], stages[0], hC, uC, vC, zC, wC)
+            fw = ti.Vector(wall_face(gh, gu, gv, gz, gw, hC, uC, vC, zC, wC, self.hd(), self.g()))
+            out -= fw[0]
+            for j in range(self.nx):
+                hE, uE, vE, zE, wE = self.cell(c, i, ti.min(j + 1, self.nx - 1))
+                if j + 1 >= self.nx:
+                    hE, uE, vE, zE, wE = self.ghost(self.kinds[1], stages[1], hC, uC, vC, zC, wC)
+                fe = ti.Vector(wall_face(hC, uC, vC, zC, wC, hE, uE, vE, zE, wE, self.hd(), self.g()))
+                hN, uN, vN, zN, wN = self.north(c, i, j, stages[3])
+                fn = ti.Vector(wall_face(hC, vC, uC, zC, wC, hN, vN, uN, zN, wN, self.hd(), self.g()))
+                fs = self.ybuf[b, j]
+                self.ybuf[b, j] = fn
+                new, speed = ti.Vector([hC - hC, hC - hC, hC - hC]), hC - hC
+                if not wC:
+                    new, speed = self.update(c, i, j, k, dt, fw, fe, fs, fn)
+                self.state[1 - c, i, j] = new
+                vmax = ti.max(vmax, speed)
+                if i == self.ny - 1:
+                    out += fn[0]
+                fw = fe
+                hC, uC, vC, zC, wC = hE, uE, vE, zE, wE
+            out += fw[0]
+        ti.atomic_max(self.speed[None], vmax)
+        self.out_volume[None] += out * dt64 * ti.f64(self.dx)
+
+    @ti.kernel
+    def cell_sources(self, c: ti.i32, dt64: ti.f64, rain_depth64: ti.f64, per_cell: ti.i32, drainage: ti.i32):
+        """Rain (uniform depth plus per-cell rate) then drainage limited by the water present."""
+        dt = ti.cast(dt64, self.real)
+        rain_depth = ti.cast(rain_depth64, self.real)
+        for i, j in ti.ndrange(self.ny, self.nx):
+            if self.wall[i, j] == 0:
+                s = self.state[c, i, j]
+                h = s[0]
+                if rain_depth > 0 or per_cell != 0:
+                    h = h + (rain_depth + dt * self.rain[i, j])
+                if drainage != 0:
+                    left = ti.max(h - dt * self.drain[i, j], 0)
+                    self.drained[None] += ti.cast(h, ti.f64) - ti.cast(left, ti.f64)
+                    keep = left / ti.select(h > 0, h, 1)
+                    wet = left > self.hd()
+                    s[1] = ti.select(wet, s[1] * keep, 0)
+                    s[2] = ti.select(wet, s[2] * keep, 0)
+                    h = left
+                s[0] = h
+                self.state[c, i, j] = s
+
+    @ti.kernel
+    def point_sources(self, c: ti.i32, rows: ti.types.ndarray(), cols: ti.types.ndarray(),
+                      depths: ti.types.ndarray()):
+        """Add inflow depths at source cells and raise the wave speed there."""
+        for n in range(rows.shape[0]):
+            ti.atomic_add(self.state[c, rows[n], cols[n]][0], ti.cast(depths[n], self.real))
+        ti.loop_config(serialize=True)
+        for n in range(rows.shape[0]):
+            h = self.state[c, rows[n], cols[n]][0]
+            ti.atomic_max(self.speed[None], ti.sqrt(self.g() * h))
