@@ -146,6 +146,12 @@ def cmd_bench(args) -> int:
     return bench_city_command(args)
 
 
+def cmd_allocate(args) -> int:
+    from twin3d.mis.allocation import allocate_command
+
+    return allocate_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="twin3d", description="An open urban digital twin.")
     p.add_argument("--version", action="version", version=f"twin3d {__version__}")
@@ -186,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true")
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("allocate", help="allocate resources to demands (MILP, JSON in and out)")
+    s.add_argument("--problem", type=Path, required=True, help="problem JSON (docs/allocation-format.md)")
+    s.add_argument("-o", "--output", type=Path, help="solution JSON (default: stdout)")
+    s.set_defaults(func=cmd_allocate)
 
     s = sub.add_parser("bench", help="measure the figures that matter")
     s.add_argument("what", choices=["physics", "city"])
