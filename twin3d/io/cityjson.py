@@ -250,7 +250,8 @@ def _vertices(doc: dict, transform) -> np.ndarray:
     """The document's vertices in float64 world coordinates."""
     xyz = _finite_array(doc["vertices"], (3,), "vertices")
     if transform is not None:
-        xyz = xyz * transform[0] + transform[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            xyz = xyz * transform[0] + transform[1]
         if not np.isfinite(xyz).all():
             raise _Invalid("transformed vertices are not finite")
     return xyz
@@ -400,7 +401,10 @@ def _add_geometry(geom: dict, owner: int, block: tuple[int, int], ctx: _Context)
         if not (isinstance(ref, list) and len(ref) == 1 and type(ref[0]) is int and 0 <= ref[0] < block[1]):
             raise _Invalid("GeometryInstance boundaries must be one vertex index in range")
         m = _finite_array([geom.get("transformationMatrix")], (16,), "transformationMatrix")[0].reshape(4, 4)
-        xyz = ctx.template_xyz @ m[:3, :3].T + m[:3, 3] + ctx.xyz[ref[0]]
+        with np.errstate(over="ignore", invalid="ignore"):
+            xyz = ctx.template_xyz @ m[:3, :3].T + m[:3, 3] + ctx.xyz[ref[0]]
+        if not np.isfinite(xyz).all():
+            raise _Invalid("GeometryInstance vertices are not finite")
         _add_geometry(template, owner, ctx.polygons.add_block(xyz), ctx)
         return
     if "boundaries" not in geom:
