@@ -1,24 +1,19 @@
-"""glTF 2.0 (.gltf, .glb) buildings: a validating reader and a GLB / embedded-.gltf writer.
+"""glTF 2.0 (.gltf, .glb): a validating buildings reader and a GLB / embedded-.gltf writer.
 
-Reading: every node of the default scene (or every root node when there is no
-scene) that holds a mesh becomes one building, its triangles taken from all
-TRIANGLES / TRIANGLE_STRIP / TRIANGLE_FAN primitives after the node's world
-transform (float64), then turned from glTF's y-up to twin3d's z-up with
-``(x, y, z) -> (x, -z, y)``.  The node's and the mesh's ``extras`` are the
-building's attributes.  The container, the JSON and every buffer, buffer view
-and accessor are checked before any data is read, so a broken file gives one
-:class:`~twin3d.errors.InputError`.  pygltflib's own loader is not used for
-reading because it trusts chunk lengths and property types; its spec
-constants are.
+Reading: each mesh-holding node of the default scene (or of every root node when
+there is no scene) is one building: the triangles of its TRIANGLES, STRIP and FAN
+primitives, through the node's world transform (float64), then from glTF's y-up
+to z-up with ``(x, y, z) -> (x, -z, y)``; node and mesh ``extras`` are its
+attributes.  Container, JSON, buffers, views and accessors are checked before any
+data is read (pygltflib's loader trusts chunk lengths and property types, so only
+its constants and data classes are used).
 
-Writing: vertices are shifted to ``City.origin`` as float32 and a root node
-carries the origin as its translation (also kept exactly in
-``asset.extras.twin3d_origin``).  Up to :data:`PER_NODE_LIMIT` buildings each
-get a node and a mesh named by the building id, with the source attributes as
-node extras, which any viewer can pick.  Bigger cities are written as one mesh
-per :data:`CHUNK_BUILDINGS` buildings with a ``_BUILDING`` vertex attribute
-(index within the chunk) and the buildings listed in the node's extras, so
-the JSON and the draw calls stay small.  The reader undoes both layouts.
+Writing: vertices shifted to ``City.origin`` as float32 under a root node whose
+translation is the origin (also kept exactly in ``asset.extras.twin3d_origin``).
+Up to :data:`PER_NODE_LIMIT` buildings get a node + mesh each (named by id, the
+attributes as node extras, pickable in any viewer); bigger cities get one mesh
+per :data:`CHUNK_BUILDINGS` buildings with a ``_BUILDING`` vertex attribute and
+the buildings listed in the node's extras, keeping JSON and draw calls small.
 """
 
 from __future__ import annotations
@@ -190,7 +185,7 @@ class _Gltf:
         stride = (stride or size) if allow_stride else size
         if stride < size:
             raise self.fail(f"{where}: byteStride {stride} is smaller than the element size {size}")
-        if count and offset + stride * (count - 1) + size > length:
+        if offset > length or (count and offset + stride * (count - 1) + size > length):
             raise self.fail(f"{where} (offset {offset}, {count} x {size} bytes, stride {stride}) "
                             f"does not fit bufferView {view} of {length} bytes")
         return stride
@@ -202,20 +197,15 @@ class _Gltf:
         count = self._int(sparse, "count", where)
         if count > acc["count"]:
             raise self.fail(f"{where}.count {count} exceeds the accessor count {acc['count']}")
-        ind, val = sparse["indices"], sparse["values"]
-        out = {"count": count,
-               "ind_view": self._int(ind, "bufferView", where + ".indices", limit=len(self.views)),
-               "ind_offset": self._int(ind, "byteOffset", where + ".indices", default=0),
-               "ind_type": self._int(ind, "componentType", where + ".indices"),
-               "val_view": self._int(val, "bufferView", where + ".values", limit=len(self.views)),
-               "val_offset": self._int(val, "byteOffset", where + ".values", default=0)}
+        out = {"count": count, "ind_type": self._int(sparse["indices"], "componentType", where)}
         if out["ind_type"] not in _INDEX_TYPES:
             raise self.fail(f"{where}.indices.componentType must be an unsigned integer type")
-        self._check_extent(out["ind_view"], out["ind_offset"], count,
-                           np.dtype(_DTYPES[out["ind_type"]]).itemsize, where + ".indices", False)
-        if acc["known"]:
-            self._check_extent(out["val_view"], out["val_offset"], count, _element_size(acc),
-                               where + ".values", False)
+        for part, size in (("indices", np.dtype(_DTYPES[out["ind_type"]]).itemsize),
+                           ("values", _element_size(acc) if acc["known"] else 0)):
+            view = self._int(sparse[part], "bufferView", f"{where}.{part}", limit=len(self.views))
+            offset = self._int(sparse[part], "byteOffset", f"{where}.{part}", default=0)
+            self._check_extent(view, offset, count, size, f"{where}.{part}", allow_stride=False)
+            out[part] = (view, offset)
         return out
 
     def _check_mesh(self, i: int, mesh: dict) -> list[dict]:
@@ -308,12 +298,12 @@ class _Gltf:
 
     def _apply_sparse(self, acc: dict, data: np.ndarray) -> None:
         sp = acc["sparse"]
-        index = np.frombuffer(self.view_bytes(sp["ind_view"]), _DTYPES[sp["ind_type"]],
-                              sp["count"], sp["ind_offset"])
+        index = np.frombuffer(self.view_bytes(sp["indices"][0]), _DTYPES[sp["ind_type"]], sp["count"],
+                              sp["indices"][1])
         if sp["count"] and index.max() >= acc["count"]:
             raise self.fail(f"{acc['where']}.sparse: index {int(index.max())} >= count {acc['count']}")
-        values = np.frombuffer(self.view_bytes(sp["val_view"]), data.dtype, sp["count"] * data.shape[1],
-                               sp["val_offset"])
+        values = np.frombuffer(self.view_bytes(sp["values"][0]), data.dtype, sp["count"] * data.shape[1],
+                               sp["values"][1])
         data[index.astype(np.int64)] = values.reshape(-1, data.shape[1])
 
 
@@ -531,13 +521,12 @@ def _unique_ids(ids: list[str]) -> list[str]:
 def _restore_table(table: dict, rows: list[dict]) -> None:
     """Put back the table values a twin3d export stored (``extras.twin3d``); others are ignored."""
     for k, row in enumerate(rows):
-        for col, value in row.items():
-            if col not in COLUMNS or col == "id":
-                continue
-            kind = np.dtype(COLUMNS[col][0]).kind
+        for col, value in (row.items() if isinstance(row, dict) else ()):
+            kind = np.dtype(COLUMNS[col][0]).kind if col in COLUMNS and col != "id" else ""
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if (kind in "fi" and number) or (kind == "b" and isinstance(value, bool)) or \
-                    (kind == "O" and isinstance(value, str)):
+            if (kind == "f" and number) or (kind == "i" and number and value == int(value)
+                                            and abs(value) < 2**31) or \
+                    (kind == "b" and isinstance(value, bool)) or (kind == "O" and isinstance(value, str)):
                 table[col][k] = value
 
 
@@ -567,15 +556,12 @@ def read_gltf(path: Path) -> City:
     extras = gltf.doc["asset"].get("extras")
     extras = extras if isinstance(extras, dict) else {}
     origin = extras.get("twin3d_origin")
-    try:
-        origin = np.array(origin, dtype=np.float64).reshape(3)
-        origin = origin if np.isfinite(origin).all() else None
-    except (TypeError, ValueError):
+    if not (isinstance(origin, list) and len(origin) == 3 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in origin)):
         origin = None
     crs = extras.get("crs") if isinstance(extras.get("crs"), str) else None
     name = extras.get("name") if isinstance(extras.get("name"), str) else path.stem
     return City(name=name, crs=crs, buildings=buildings, origin=origin)
-
 
 
 # -- writer ------------------------------------------------------------------------------------
@@ -585,106 +571,85 @@ def _json_safe(value):
         return {str(k): _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = value.item() if isinstance(value, np.generic) else value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    return str(value)
+    return value if value is None or isinstance(value, (bool, int, str)) else str(value)
 
 
-def _table_row(table: dict, k: int) -> dict:
-    """The known table values of building ``k`` (NaN, empty and zero-default values left out)."""
-    row = {}
-    for col, (_, fill) in COLUMNS.items():
-        value = _json_safe(table[col][k])
-        if col != "id" and value is not None and value != "" and value != fill:
-            row[col] = value
-    return row
+def _entry(b: Buildings, k: int) -> dict:
+    """Building ``k`` for node extras: id, attributes, and its known table values."""
+    row = {col: _json_safe(b.table[col][k]) for col in COLUMNS if col != "id"}
+    row = {col: v for col, v in row.items() if v is not None and v != "" and v != COLUMNS[col][1]}
+    return {"id": str(b.table["id"][k]), "attributes": _json_safe(b.attributes[k]), "twin3d": row}
 
 
-def _groups(n_buildings: int, has_triangles: np.ndarray) -> list[tuple[int, int]]:
-    """Building index ranges written as one node + mesh each."""
-    if n_buildings <= PER_NODE_LIMIT:
-        return [(int(b), int(b) + 1) for b in np.flatnonzero(has_triangles)]
-    starts = range(0, n_buildings, CHUNK_BUILDINGS)
-    return [(s, min(s + CHUNK_BUILDINGS, n_buildings)) for s in starts
-            if has_triangles[s:s + CHUNK_BUILDINGS].any()]
+def _layout(city: City) -> tuple[list[np.ndarray], list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Binary arrays and building groups (one node + mesh each) of a city.
 
-
-def _local_arrays(city: City):
-    """Per-building vertex copies, shifted to the origin, y-up float32, sorted by building.
-
-    Returns ``(positions, vertex_building, indices, triangle_building)``: ``indices``
-    are global into ``positions``; buildings' vertices and triangles are contiguous.
+    Vertices are copied per building, shifted to the origin, y-up float32 and
+    sorted by building, so each group's vertices and triangles are contiguous;
+    returns ``([positions, indices, part], groups, vertex_cuts, triangle_cuts)``
+    with indices local to their group and ``part`` the building within it.
     """
-    mesh = city.buildings.mesh
+    b, mesh = city.buildings, city.buildings.mesh
     order = np.argsort(mesh.triangle_feature, kind="stable")
-    tri_building = mesh.triangle_feature[order].astype(np.int64)
-    key = tri_building[:, None] * max(mesh.n_vertices, 1) + mesh.triangles[order]
-    unique_key, inverse = np.unique(key, return_inverse=True)
-    source = unique_key % max(mesh.n_vertices, 1)
-    local = mesh.local(city.origin)[source]
+    tri_b = mesh.triangle_feature[order].astype(np.int64)
+    nv = max(mesh.n_vertices, 1)
+    key, inverse = np.unique(tri_b[:, None] * nv + mesh.triangles[order], return_inverse=True)
+    vert_b, local = key // nv, mesh.local(city.origin)[key % nv]
     positions = np.stack([local[:, 0], local[:, 2], -local[:, 1]], axis=1).astype(np.float32)
-    return positions, unique_key // max(mesh.n_vertices, 1), inverse.reshape(-1, 3), tri_building
+    has_triangles = np.bincount(tri_b, minlength=len(b)) > 0
+    if len(b) <= PER_NODE_LIMIT:
+        groups = [(int(k), int(k) + 1) for k in np.flatnonzero(has_triangles)]
+    else:
+        groups = [(s, min(s + CHUNK_BUILDINGS, len(b))) for s in range(0, len(b), CHUNK_BUILDINGS)
+                  if has_triangles[s:s + CHUNK_BUILDINGS].any()]
+    starts = np.array([g[0] for g in groups] + [len(b)], dtype=np.int64)
+    v_cut, t_cut = np.searchsorted(vert_b, starts), np.searchsorted(tri_b, starts)
+    first = v_cut[np.searchsorted(starts, tri_b, side="right") - 1]
+    indices = (inverse.reshape(-1, 3) - first[:, None]).astype(np.uint32)
+    part = (vert_b - starts[np.searchsorted(starts, vert_b, side="right") - 1]).astype(np.float32)
+    return [positions, indices, part], groups, v_cut, t_cut
 
 
 def _document(city: City) -> tuple[dict, bytes]:
     """The glTF JSON (as a dict) and the binary buffer of a city."""
     import pygltflib as gl
 
-    b = city.buildings
-    positions, vert_b, indices, tri_b = _local_arrays(city)
-    groups = _groups(len(b), np.bincount(tri_b, minlength=len(b)) > 0)
-    starts = np.array([g[0] for g in groups] + [len(b)], dtype=np.int64)
-    v_cut = np.searchsorted(vert_b, starts)
-    t_cut = np.searchsorted(tri_b, starts)
-    group_of_vertex = np.searchsorted(starts, vert_b, side="right") - 1
-    first_vertex = v_cut[np.searchsorted(starts, tri_b, side="right") - 1]
-    indices = (indices - first_vertex[:, None]).astype(np.uint32)
-    part = (vert_b - starts[group_of_vertex]).astype(np.float32)
-    chunked = len(b) > PER_NODE_LIMIT
-    blob = [positions.tobytes(), indices.tobytes()] + ([part.tobytes()] if chunked else [])
-    views = [gl.BufferView(buffer=0, byteOffset=0, byteLength=len(blob[0]), byteStride=12,
-                           target=gl.ARRAY_BUFFER),
-             gl.BufferView(buffer=0, byteOffset=len(blob[0]), byteLength=len(blob[1]),
-                           target=gl.ELEMENT_ARRAY_BUFFER)]
-    if chunked:
-        views.append(gl.BufferView(buffer=0, byteOffset=len(blob[0]) + len(blob[1]),
-                                   byteLength=len(blob[2]), byteStride=4, target=gl.ARRAY_BUFFER))
-    lo = np.minimum.reduceat(positions, v_cut[:-1]) if len(groups) else []
-    hi = np.maximum.reduceat(positions, v_cut[:-1]) if len(groups) else []
+    arrays, groups, v_cut, t_cut = _layout(city)
+    chunked = len(city.buildings) > PER_NODE_LIMIT
+    arrays = arrays[:3 if chunked else 2] if groups else []
+    offsets = np.cumsum([0] + [a.nbytes for a in arrays]).tolist()
+    views = [gl.BufferView(buffer=0, byteOffset=o, byteLength=a.nbytes, byteStride=stride, target=target)
+             for a, o, stride, target in zip(arrays, offsets, (12, None, 4),
+                                             (gl.ARRAY_BUFFER, gl.ELEMENT_ARRAY_BUFFER, gl.ARRAY_BUFFER))]
     accessors, meshes, nodes, extras = [], [], [], []
     for g, (b0, b1) in enumerate(groups):
-        v0, v1, t0, t1 = int(v_cut[g]), int(v_cut[g + 1]), int(t_cut[g]), int(t_cut[g + 1])
-        attributes = {"POSITION": len(accessors)}
-        accessors.append(gl.Accessor(bufferView=0, byteOffset=12 * v0, componentType=gl.FLOAT,
-                                     count=v1 - v0, type=gl.VEC3, min=lo[g].tolist(), max=hi[g].tolist()))
-        accessors.append(gl.Accessor(bufferView=1, byteOffset=12 * t0, componentType=gl.UNSIGNED_INT,
-                                     count=3 * (t1 - t0), type=gl.SCALAR))
-        if chunked:
-            attributes["_BUILDING"] = len(accessors)
-            accessors.append(gl.Accessor(bufferView=2, byteOffset=4 * v0, componentType=gl.FLOAT,
-                                         count=v1 - v0, type=gl.SCALAR))
-        meshes.append(gl.Mesh(primitives=[gl.Primitive(attributes=gl.Attributes(**attributes),
-                                                       indices=len(accessors) - 1 - chunked,
-                                                       mode=gl.TRIANGLES)]))
-        entries = [{"id": str(b.table["id"][k]), "attributes": _json_safe(b.attributes[k]),
-                    "twin3d": _table_row(b.table, k)} for k in range(b0, b1)]
-        name = entries[0]["id"] if not chunked else f"buildings {b0}-{b1 - 1}"
-        nodes.append(gl.Node(mesh=g, name=name))
+        v0, nv, t0, nt = v_cut[g], v_cut[g + 1] - v_cut[g], t_cut[g], t_cut[g + 1] - t_cut[g]
+        xyz = arrays[0][v0:v0 + nv]
+        specs = [(0, 12 * v0, nv, gl.VEC3, xyz.min(axis=0).tolist(), xyz.max(axis=0).tolist()),
+                 (1, 12 * t0, 3 * nt, gl.SCALAR, None, None)] + ([(2, 4 * v0, nv, gl.SCALAR, None, None)]
+                                                                if chunked else [])
+        n = len(accessors)
+        accessors += [gl.Accessor(bufferView=v, byteOffset=int(o), count=int(c), type=t, min=lo, max=hi,
+                                  componentType=gl.UNSIGNED_INT if v == 1 else gl.FLOAT)
+                      for v, o, c, t, lo, hi in specs]
+        attributes = gl.Attributes(POSITION=n, **({"_BUILDING": n + 2} if chunked else {}))
+        meshes.append(gl.Mesh(primitives=[gl.Primitive(attributes=attributes, indices=n + 1)]))
+        entries = [_entry(city.buildings, k) for k in range(b0, b1)]
+        nodes.append(gl.Node(mesh=g, name=f"buildings {b0}-{b1 - 1}" if chunked else entries[0]["id"]))
         extras.append({"twin3d_buildings": entries} if chunked
                       else {**entries[0]["attributes"], "twin3d": entries[0]["twin3d"]})
-    ox, oy, oz = (float(v) for v in city.origin)
-    root = gl.Node(name=city.name, translation=[ox, oz, -oy], children=list(range(1, len(nodes) + 1)))
-    data = b"".join(blob) if groups else b""
+    origin = [float(v) for v in city.origin]
+    root = gl.Node(name=city.name, translation=[origin[0], origin[2], -origin[1]],
+                   children=list(range(1, len(nodes) + 1)))
+    data = b"".join(a.tobytes() for a in arrays)
     gltf = gl.GLTF2(asset=gl.Asset(generator="twin3d"), scene=0, scenes=[gl.Scene(nodes=[0])],
-                    nodes=[root] + nodes, meshes=meshes, accessors=accessors,
-                    bufferViews=views if groups else [],
-                    buffers=[gl.Buffer(byteLength=len(data))] if groups else [])
-    doc = gl.delete_empty_keys(gl.gltf_asdict(gltf))
-    doc["asset"]["extras"] = {"twin3d_origin": [ox, oy, oz], "crs": city.crs, "name": city.name}
+                    nodes=[root] + nodes, meshes=meshes, accessors=accessors, bufferViews=views,
+                    buffers=[gl.Buffer(byteLength=len(data))] if data else [])
+    doc = gl.delete_empty_keys(gl.gltf_asdict(gltf))  # extras go in after: it would prune them
+    doc["asset"]["extras"] = {"twin3d_origin": origin, "crs": city.crs, "name": city.name}
     for node, extra in zip(doc["nodes"][1:], extras):
         node["extras"] = extra
     return doc, data
@@ -694,9 +659,10 @@ def write_gltf(city: City, path: Path) -> None:
     """Write a city's buildings as GLB (``.glb``) or glTF with an embedded buffer (``.gltf``).
 
     The write is atomic.  Reading the file back with :func:`read_gltf` gives the
-    same triangles, ids, attributes and table values, and coordinates within
-    float32 rounding of the offsets from ``City.origin`` (sub-millimetre for a
-    city a few km across, even in national-grid coordinates).
+    same triangles, ids, attributes and table values (NaN attributes become
+    None), the same origin, and coordinates within float32 rounding of their
+    offsets from ``City.origin``: sub-millimetre for a city a few km across, even
+    in national-grid coordinates.  Buildings without triangles are left out.
     """
     from twin3d.io.atomic import atomic_path
 
@@ -706,16 +672,13 @@ def write_gltf(city: City, path: Path) -> None:
     doc, data = _document(city)
     if path.suffix.lower() == ".glb":
         text = json.dumps(doc, allow_nan=False, separators=(",", ":")).encode("utf-8")
-        text += b" " * (-len(text) % 4)
-        data += b"\0" * (-len(data) % 4)
-        chunks = struct.pack("<I4s", len(text), b"JSON") + text
+        chunks = struct.pack("<I4s", len(text) + -len(text) % 4, b"JSON") + text + b" " * (-len(text) % 4)
         if data:
-            chunks += struct.pack("<I4s", len(data), b"BIN\0") + data
+            chunks += struct.pack("<I4s", len(data) + -len(data) % 4, b"BIN\0") + data + b"\0" * (-len(data) % 4)
         out = struct.pack("<4sII", b"glTF", 2, 12 + len(chunks)) + chunks
     else:
         if data:
-            doc["buffers"][0]["uri"] = "data:application/octet-stream;base64," + \
-                base64.b64encode(data).decode("ascii")
+            doc["buffers"][0]["uri"] = "data:application/octet-stream;base64," + base64.b64encode(data).decode()
         out = json.dumps(doc, allow_nan=False, indent=1).encode("utf-8")
     with atomic_path(path) as tmp:
         tmp.write_bytes(out)
