@@ -77,6 +77,25 @@ def extrude_footprints(footprints: list[list[np.ndarray]], ground: np.ndarray, h
     return _assemble(parts)
 
 
+def extrude_convex(rings: np.ndarray, ground: np.ndarray, height: np.ndarray) -> Mesh:
+    """Extrude ``(m, k, 2)`` strictly convex rings (any orientation, no closing point) at once.
+
+    The vectorised path of :func:`extrude_footprints` for callers that already
+    hold their footprints as one array (generated rectangles); feature ``i`` is
+    ring ``i``.  Raises InputError for a ring that is not strictly convex.
+    """
+    rings = np.asarray(rings, dtype=np.float64)
+    ground = np.asarray(ground, dtype=np.float64).reshape(-1)
+    height = np.asarray(height, dtype=np.float64).reshape(-1)
+    _check_inputs(len(rings), ground, height)
+    if rings.ndim != 3 or rings.shape[2] != 2 or not np.isfinite(rings).all():
+        raise InputError(None, f"rings must be a finite (m, k, 2) array, got shape {rings.shape}")
+    fast, mesh = _extrude_convex_batch(rings, ground, height)
+    if not fast.all():
+        raise InputError(None, f"building {np.flatnonzero(~fast)[0]}: footprint is not strictly convex")
+    return mesh if mesh is not None else Mesh()
+
+
 def _check_inputs(n: int, ground: np.ndarray, height: np.ndarray) -> None:
     if len(ground) != n or len(height) != n:
         raise InputError(None, f"extrusion needs one ground elevation and one height per footprint "
