@@ -67,3 +67,29 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if name in known:
             kwargs[name] = int(value) if known[name].type == "int" else value
     return Settings(**kwargs)
+
+
+def _hash_tree(root: Path, pattern: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob(pattern)):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """Hash of the package's source and assets: changes with the version and with local edits."""
+    from twin3d import __version__
+
+    return f"{__version__}:{_hash_tree(_PACKAGE_DIR, '*.py')[:16]}:{_hash_tree(assets_dir(), '*')[:16]}"
+
+
+def cache_dir() -> Path:
+    """The folder of cached cities and results (``TWIN3D_CACHE_DIR`` overrides it)."""
+    path = Path(load_settings().cache_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return path

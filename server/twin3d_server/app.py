@@ -2,29 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from twin3d.config import asset, load_settings
-
-DEFAULT_RECIPE = ("cities", "default.toml")
-
-
-def load_city(path: str | None):
-    """The city to show: a file or recipe, or the default city (cached as a city store)."""
-    import hashlib
-
-    from twin3d.io import read, write
-
-    if path:
-        return read(path)
-    recipe = asset(*DEFAULT_RECIPE)
-    digest = hashlib.sha256(recipe.read_bytes()).hexdigest()[:16]
-    cached = Path(load_settings().cache_dir) / f"default-city-{digest}.h5"
-    if cached.is_file():
-        return read(cached)
-    city = read(recipe)
-    write(city, cached)
-    return city
+from twin3d.config import load_settings
+from twin3d.io.default_city import load_city
 
 
 def build_app(city, server=None):
@@ -59,6 +38,6 @@ def serve(city: str | None = None, host: str | None = None, port: int | None = N
           open_browser: bool = True) -> int:
     """Serve the app until interrupted; returns the exit code."""
     settings = load_settings()
-    server, _ = build_app(load_city(city))
+    server, _ = build_app(load_city(city)[0])
     server.start(host=host or settings.host, port=port or settings.port, open_browser=open_browser)
     return 0
