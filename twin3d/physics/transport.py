@@ -30,7 +30,7 @@ import numpy as np
 
 from twin3d.physics.transport_reference import HALO, TransportReference
 
-__all__ = ["TransportSolver"]
+__all__ = ["TransportSolver"]  # noqa: F822 - defined lazily by __getattr__
 
 
 def __getattr__(name: str):
@@ -41,7 +41,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _define_solver():  # noqa: C901 - one class body
+def _define_solver():
     import taichi as ti
 
     H = HALO
@@ -55,13 +55,21 @@ def _define_solver():  # noqa: C901 - one class body
         return out
 
     @ti.func
-    def face_flux(w, cll, cl, cr, crr, mll, ml, mr, mrr, limited: ti.template()):
-        """``w * c_face``: upwind, or van Leer limited (first order next to walls and edges)."""
+    def face_flux(w, kf, c: ti.template(), m: ti.template(), ii, jj, di, dj, limited: ti.template()):
+        """Advective plus diffusive flux across the face between ``(ii-di, jj-dj)`` and ``(ii, jj)``.
+
+        ``w * c_face - kf * (c_right - c_left)`` with ``kf = K / dx``; ``c_face`` is upwind,
+        or van Leer limited (first order next to walls and edges).
+        """
+        cl, cr = c[ii - di, jj - dj], c[ii, jj]
         up, down = cl, cr
         if ti.static(limited):
+            cll, crr = c[ii - 2 * di, jj - 2 * dj], c[ii + di, jj + dj]
+            ml, mr = m[ii - di, jj - dj], m[ii, jj]
+            mll, mrr = m[ii - 2 * di, jj - 2 * dj], m[ii + di, jj + dj]
             up = cl + 0.5 * van_leer(cl - cll, cr - cl) * (mll * mr)
             down = cr + 0.5 * van_leer(cr - crr, cl - cr) * (mrr * ml)
-        return ti.max(w, 0) * up + ti.min(w, 0) * down
+        return ti.max(w, 0) * up + ti.min(w, 0) * down - kf * (cr - cl)
 
     @ti.data_oriented
     class TransportSolver(TransportReference):
@@ -98,10 +106,10 @@ def _define_solver():  # noqa: C901 - one class body
             self._u_f.from_numpy(self.u_face.astype(self.dtype))
             self._v_f.from_numpy(self.v_face.astype(self.dtype))
             uniform_k = np.isscalar(self._diffusivity)
-            self._k = float(self._diffusivity) / self.dx**2 if uniform_k else 0.0
-            if not uniform_k:
-                self._field("_kx_f", self.kx_face)
-                self._field("_ky_f", self.ky_face)
+            self._k = float(self._diffusivity) / self.dx if uniform_k else 0.0
+            if not uniform_k:  # face fields hold K / dx, the diffusive flux per unit difference
+                self._field("_kx_f", self.kx_face * self.dx)
+                self._field("_ky_f", self.ky_face * self.dx)
             loss = self.loss_rate
             self._loss = float(loss) if np.isscalar(loss) else 0.0
             if not np.isscalar(loss):
@@ -157,43 +165,40 @@ def _define_solver():  # noqa: C901 - one class body
                 c[ny + H + k, j] = value
 
         @ti.func
-        def _xflux(self, c: ti.template(), ii, jj, limited: ti.template()):
-            """Flux through the west face of halo cell ``(ii, jj)``."""
-            m = ti.static(self._mask_f)
-            return face_flux(self._u_f[ii - H, jj - H], c[ii, jj - 2], c[ii, jj - 1], c[ii, jj], c[ii, jj + 1],
-                             m[ii, jj - 2], m[ii, jj - 1], m[ii, jj], m[ii, jj + 1], limited)
+        def _xflux(self, c: ti.template(), ii, jj, k, k_field: ti.template(), limited: ti.template()):
+            """Flux through the west face of halo cell ``(ii, jj)``; ``k = K / dx`` when uniform."""
+            i, j = ii - H, jj - H
+            kf = k
+            if ti.static(k_field):
+                kf = self._kx_f[i, j]
+            else:
+                kf = k * self._mask_f[ii, jj - 1] * self._mask_f[ii, jj]
+            return face_flux(self._u_f[i, j], kf, c, self._mask_f, ii, jj, 0, 1, limited)
 
         @ti.func
-        def _yflux(self, c: ti.template(), ii, jj, limited: ti.template()):
-            """Flux through the south face of halo cell ``(ii, jj)``."""
-            m = ti.static(self._mask_f)
-            return face_flux(self._v_f[ii - H, jj - H], c[ii - 2, jj], c[ii - 1, jj], c[ii, jj], c[ii + 1, jj],
-                             m[ii - 2, jj], m[ii - 1, jj], m[ii, jj], m[ii + 1, jj], limited)
+        def _yflux(self, c: ti.template(), ii, jj, k, k_field: ti.template(), limited: ti.template()):
+            """Flux through the south face of halo cell ``(ii, jj)``; ``k = K / dx`` when uniform."""
+            i, j = ii - H, jj - H
+            kf = k
+            if ti.static(k_field):
+                kf = self._ky_f[i, j]
+            else:
+                kf = k * self._mask_f[ii - 1, jj] * self._mask_f[ii, jj]
+            return face_flux(self._v_f[i, j], kf, c, self._mask_f, ii, jj, 1, 0, limited)
 
         @ti.kernel
         def _edge_outflow(self, c: ti.template(), weight: ti.f64, limited: ti.template()):
+            """Add ``weight`` times the net flux out through the edge faces (no diffusion there)."""
             ny, nx = ti.static(self.shape)
+            zero = ti.cast(0, self.real)
             for i in range(ny):
-                out = self._xflux(c, i + H, nx + H, limited) - self._xflux(c, i + H, H, limited)
+                out = (self._xflux(c, i + H, nx + H, zero, False, limited)
+                       - self._xflux(c, i + H, H, zero, False, limited))
                 self._outflow_f[None] += weight * ti.cast(out, ti.f64)
             for j in range(nx):
-                out = self._yflux(c, ny + H, j + H, limited) - self._yflux(c, H, j + H, limited)
+                out = (self._yflux(c, ny + H, j + H, zero, False, limited)
+                       - self._yflux(c, H, j + H, zero, False, limited))
                 self._outflow_f[None] += weight * ti.cast(out, ti.f64)
-
-        @ti.func
-        def _diffusion(self, c: ti.template(), ii, jj, k, k_field: ti.template()):
-            """``div(K grad c)`` at halo cell ``(ii, jj)``: scalar ``k = K/dx**2`` or face fields."""
-            cc = c[ii, jj]
-            out = cc * 0
-            if ti.static(k_field):
-                i, j = ii - H, jj - H
-                out = (self._kx_f[i, j + 1] * (c[ii, jj + 1] - cc) - self._kx_f[i, j] * (cc - c[ii, jj - 1])
-                       + self._ky_f[i + 1, j] * (c[ii + 1, jj] - cc) - self._ky_f[i, j] * (cc - c[ii - 1, jj]))
-            else:
-                m = ti.static(self._mask_f)
-                out = k * (m[ii, jj + 1] * (c[ii, jj + 1] - cc) + m[ii, jj - 1] * (c[ii, jj - 1] - cc)
-                           + m[ii + 1, jj] * (c[ii + 1, jj] - cc) + m[ii - 1, jj] * (c[ii - 1, jj] - cc))
-            return out
 
         @ti.kernel
         def _update(self, src: ti.template(), dst: ti.template(), dt_: ti.f64, scale_: ti.f64, cbg_: ti.f64,
@@ -208,14 +213,15 @@ def _define_solver():  # noqa: C901 - one class body
             inv_dx = ti.cast(inv_dx_, real)
             for i in range(ny):
                 ii = i + H
-                west = self._xflux(src, ii, H, limited)
+                west = self._xflux(src, ii, H, k, k_field, limited)
                 for j in range(nx):
                     jj = j + H
-                    east = self._xflux(src, ii, jj + 1, limited)
-                    net = (west - east + self._yflux(src, ii, jj, limited) - self._yflux(src, ii + 1, jj, limited))
-                    west = east
+                    east = self._xflux(src, ii, jj + 1, k, k_field, limited)
+                    south = self._yflux(src, ii, jj, k, k_field, limited)
+                    north = self._yflux(src, ii + 1, jj, k, k_field, limited)
                     cc = src[ii, jj]
-                    tend = net * inv_dx + self._diffusion(src, ii, jj, k, k_field)
+                    tend = (west - east + south - north) * inv_dx
+                    west = east
                     cell_loss, cell_relax = loss, relax
                     if ti.static(loss_field):
                         cell_loss = self._loss_f[i, j]

@@ -198,6 +198,7 @@ class TransportReference:
         self._set_faces(*face_winds(0.0, 0.0, self.shape))
         self._init_state()
         self._after_setup()
+        self._dt_limit = None
 
     # ------------------------------------------------------------------ set-up
     def _fluid_mask(self, walls) -> np.ndarray:
@@ -239,12 +240,14 @@ class TransportReference:
         """Set the wind in m/s: scalars, cell-centred ``(ny, nx)`` or face arrays (see :func:`face_winds`)."""
         self._set_faces(*face_winds(u, v, self.shape))
         self._after_setup()
+        self._dt_limit = None
 
     def set_diffusivity(self, diffusivity) -> None:
         """Set ``K`` in m2/s (scalar or per cell)."""
         self._diffusivity = cell_field(diffusivity, self.shape, "diffusivity")
         self._set_faces(self.u_face, self.v_face)
         self._after_setup()
+        self._dt_limit = None
 
     def set_source(self, rate_field, times=None, scale_series=None) -> None:
         """Set the source ``S(x) s(t)``: ``rate_field`` in units of c per second per cell.
@@ -277,6 +280,11 @@ class TransportReference:
     # ------------------------------------------------------------- time step
     def max_stable_dt(self) -> float:
         """The time step :meth:`advance` takes: ``cfl`` times the positivity limit, capped by ``max_dt``."""
+        if self._dt_limit is None:
+            self._dt_limit = self._positivity_dt()
+        return self._dt_limit
+
+    def _positivity_dt(self) -> float:
         a = 2.0 if self.scheme == "limited" else 1.0
         u, v = self.u_face, self.v_face
         out = (np.maximum(u[:, 1:], 0) - np.minimum(u[:, :-1], 0)
