@@ -16,14 +16,14 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def content_hash(scenario_text: str, city_path: Path | None, inputs: list[Path], arch: str) -> str:
+def content_hash(scenario_text: str, city_path: Path | None, inputs: list[Path]) -> str:
     """The cache key: resolved scenario, the city's content, every file read, code and assets.
 
     Assets (damage curves, fragility thresholds, inventories, estimation tables) are in
     the code fingerprint, which also changes with any local edit of the package.
     """
     digest = hashlib.sha256()
-    for part in (scenario_text, code_fingerprint(), arch,
+    for part in (scenario_text, code_fingerprint(),
                  file_digest(city_path) if city_path is not None else "no city",
                  *(f"{p.name}:{file_digest(p)}" for p in sorted(set(inputs)))):
         digest.update(part.encode())
