@@ -14,8 +14,9 @@ import pytest
 
 from tests.conftest import DATA, data_path
 from twin3d.errors import InputError
-from twin3d.io import gltf as gltf_module
-from twin3d.io.gltf import read_gltf, write_gltf
+from twin3d.io import gltf_write as gltf_write_module
+from twin3d.io.gltf import read_gltf
+from twin3d.io.gltf_write import write_gltf
 from twin3d.model import Buildings, City, Mesh, complete_table
 from twin3d.model.buildings import COLUMNS
 
@@ -386,8 +387,8 @@ def test_glb_structure_per_building_nodes_with_bounds(tmp_path):
 
 
 def test_big_city_is_written_in_chunks_with_a_building_attribute(tmp_path, monkeypatch):
-    monkeypatch.setattr(gltf_module, "PER_NODE_LIMIT", 100)
-    monkeypatch.setattr(gltf_module, "CHUNK_BUILDINGS", 64)
+    monkeypatch.setattr(gltf_write_module, "PER_NODE_LIMIT", 100)
+    monkeypatch.setattr(gltf_write_module, "CHUNK_BUILDINGS", 64)
     city = _read_obj(data_path("mesh", "delft_3dfier", "testarea.obj"))
     out = tmp_path / "delft.glb"
     write_gltf(city, out)

@@ -38,8 +38,8 @@ READERS: dict[str, str] = {
 WRITERS: dict[str, str] = {
     ".h5": "twin3d.io.store:write_store",
     ".hdf5": "twin3d.io.store:write_store",
-    ".glb": "twin3d.io.gltf:write_gltf",
-    ".gltf": "twin3d.io.gltf:write_gltf",
+    ".glb": "twin3d.io.gltf_write:write_gltf",
+    ".gltf": "twin3d.io.gltf_write:write_gltf",
 }
 
 
