@@ -36,6 +36,7 @@ from twin3d.model.mesh import SURFACE_CODE, ContextLayer, Mesh
 from twin3d.model.network import Dependencies
 from twin3d.model.terrain import Terrain
 
+MIN_BUILDINGS = 200                      # room for every critical use besides homes
 CRS = "EPSG:25832"                       # ETRS89 / UTM zone 32N
 CITY_CENTRE = (500_000.0, 5_700_000.0)   # on the zone's central meridian, about 51.4 N
 
@@ -72,7 +73,7 @@ def generate_city(n_buildings: int = 3000, seed: int = 0, name: str = "Riverton"
     Parameters
     ----------
     n_buildings
-        Number of buildings (at least 50); the city grows in area with it.
+        Number of buildings (at least 200); the city grows in area with it.
     seed
         Seed of every random draw; equal arguments give equal cities.
     name
@@ -84,8 +85,8 @@ def generate_city(n_buildings: int = 3000, seed: int = 0, name: str = "Riverton"
     >>> len(city.buildings), sorted(city.networks)
     (500, ['power', 'road', 'water'])
     """
-    if isinstance(n_buildings, bool) or not isinstance(n_buildings, int | np.integer) or n_buildings < 50:
-        raise InputError(None, f"n_buildings must be an integer of at least 50, got {n_buildings!r}")
+    if isinstance(n_buildings, bool) or not isinstance(n_buildings, int | np.integer) or n_buildings < MIN_BUILDINGS:
+        raise InputError(None, f"n_buildings must be an integer of at least {MIN_BUILDINGS}, got {n_buildings!r}")
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(None, f"seed must be a non-negative integer, got {seed!r}")
     n = int(n_buildings)

@@ -96,15 +96,21 @@ def _shape_distance(centre: np.ndarray, city_centre, phases: np.ndarray) -> np.n
 
 
 def _districts(centre: np.ndarray, dist: np.ndarray, radius: float, river: River,
-               city_centre, park_draw: np.ndarray) -> np.ndarray:
-    """District code of every block for a city of ``radius``."""
+               city_centre, park_draw: np.ndarray, clear: np.ndarray) -> np.ndarray:
+    """District code of every block for a city of ``radius``; ``clear``: block clear of the river."""
     offset = river.offset(centre[:, 0], centre[:, 1])
+    riverside = np.abs(offset) < RIVERSIDE_PARK_M
     code = np.full(len(centre), OUTER)
     code[dist < 0.55 * radius] = INNER
     east = centre[:, 0] - city_centre[0]
     code[(east > 0.25 * radius) & (np.abs(offset) < 500.0) & (dist < 1.05 * radius)] = INDUSTRIAL
     code[dist < 0.22 * radius] = CENTRE
-    code[(park_draw < PARK_SHARE) | (np.abs(offset) < RIVERSIDE_PARK_M)] = PARK
+    code[np.argmin(np.where(clear, dist, np.inf))] = CENTRE  # even a small town has a centre
+    park = (park_draw < PARK_SHARE) | riverside
+    if not (park & clear & (dist < radius)).any():  # and at least one park
+        residential = clear & (dist < 0.8 * radius) & np.isin(code, (INNER, OUTER))
+        park[np.argmin(np.where(residential, park_draw, np.inf))] = True
+    code[park] = PARK
     return code
 
 
@@ -209,13 +215,14 @@ def _radius_for(n: int, interior, district, dist, order, river) -> float | None:
 def _fill(n, streets, interior, centre, dist, river, park_draw, rng, campus_counts) -> Layout | None:
     order = np.argsort(dist, kind="stable")
     radius = city_radius_estimate(n)
+    clear = clear_of_river(interior, river)
     for _ in range(2):  # districts depend on the radius, the radius on the districts' lot counts
-        district = _districts(centre, dist, radius, river, streets.centre, park_draw)
+        district = _districts(centre, dist, radius, river, streets.centre, park_draw, clear)
         radius = _radius_for(n, interior, district, dist, order, river)
         if radius is None:
             return None
-    district = _districts(centre, dist, radius, river, streets.centre, park_draw)
-    campus = _place_campuses(district, interior, centre, dist <= radius, river, rng, campus_counts)
+    district = _districts(centre, dist, radius, river, streets.centre, park_draw, clear)
+    campus = _place_campuses(district, centre, (dist <= radius) & clear, river, rng, campus_counts)
     district[campus != ""] = CAMPUS
     lots = _lots(interior, district)
     rank = np.empty(len(dist), dtype=np.int64)
@@ -234,10 +241,10 @@ def _fill(n, streets, interior, centre, dist, river, park_draw, rng, campus_coun
                   lots["block"][keep], lots["row"][keep], campus)
 
 
-def _place_campuses(district, interior, centre, inside, river, rng, counts) -> np.ndarray:
-    """Whole-block sites per use among residential blocks clear of the river."""
+def _place_campuses(district, centre, inside, river, rng, counts) -> np.ndarray:
+    """Whole-block sites per use among the residential blocks ``inside`` the city."""
     campus = np.full(len(district), "", dtype=object)
-    candidate = inside & np.isin(district, (INNER, OUTER)) & clear_of_river(interior, river)
+    candidate = inside & np.isin(district, (INNER, OUTER))
     for use, k in counts.items():
         cand = np.flatnonzero(candidate & (campus == ""))
         offset = np.abs(river.offset(centre[cand, 0], centre[cand, 1]))

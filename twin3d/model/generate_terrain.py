@@ -102,15 +102,15 @@ def spectral_noise(shape: tuple[int, int], cell_size: float, rng: np.random.Gene
 def valley_elevation(river: River, x: np.ndarray, y: np.ndarray, hills: np.ndarray) -> np.ndarray:
     """Elevation of the valley at points; ``hills`` (unit noise) scale with the rise above the river.
 
-    Hills are a fixed share of the local valley rise, so the floodplain stays flat and
-    almost no hollow away from the river lies below its banks: water drains to the river.
+    Hills are a share of the local valley rise (at least a fifth of it is kept), so the
+    floodplain stays flat and no hollow away from the river lies below its banks.
     """
     d = np.abs(river.offset(x, y))
     fp = river.floodplain_half_width
     rise = FLOODPLAIN_RISE_M * np.clip(d / fp, 0.0, 1.0) ** 2
     rise = rise + VALLEY_SIDE_M * np.tanh(np.maximum(d - fp, 0.0) / VALLEY_SIDE_LENGTH_M)
     channel = CHANNEL_DEPTH_M * np.clip(1.0 - (d / river.half_width) ** 2, 0.0, 1.0)
-    return river.floodplain_z(x) + rise * (1.0 + HILL_SHARE * hills) - channel
+    return river.floodplain_z(x) + rise * np.maximum(1.0 + HILL_SHARE * hills, 0.2) - channel
 
 
 def make_terrain(river: River, bounds: tuple[float, float, float, float],
