@@ -110,6 +110,9 @@ def test_case9_schematic_coordinates():
         read_pandapower(path, to_crs="EPSG:25832")
 
 
+LINE = '{"type": "LineString", "coordinates": [%s]}'
+
+
 def frame(columns: list[str], rows: list[list], index: list[int] | None = None) -> dict:
     body = {"columns": columns, "index": index if index is not None else list(range(len(rows))), "data": rows}
     return {"_module": "pandas.core.frame", "_class": "DataFrame", "_object": json.dumps(body)}
@@ -189,6 +192,13 @@ def test_geo_column_as_objects(tmp_path):
     ({"bus": {"_object": "[1, 2]"}}, "is not a DataFrame"),
     ({"bus": frame(["vn_kv"], [[1.0], [2.0]]),
       "line": frame(["from_bus", "to_bus", "length_km"], [[0, 1, -1.0]])}, "length_km must be finite and >= 0"),
+    ({"bus": frame(["vn_kv"], [[1.0], [2.0]]),
+      "line": frame(["from_bus", "to_bus", "length_km", "geo"], [[0, 1, 1.0, None], [0, 1, 1.0, LINE % "[1, 2]"]])},
+     "line 1: a line needs at least two positions"),
+    ({"bus": frame(["vn_kv"], [[1.0], [2.0]]),
+      "line": frame(["from_bus", "to_bus", "length_km", "geo"], [[0, 1, 1.0, LINE % '[1, 2], [3, "a"]']])},
+     "line 0: coordinates are not numeric"),
+    ({"bus": frame(["vn_kv", "geo"], [[1.0, None], [1.0, LINE % "[1, 2], [3, 4]"]])}, "bus 1: geo is not a GeoJSON Point"),
 ])
 def test_bad_grids_are_rejected(tmp_path, doc, message):
     path = tmp_path / "bad.json"

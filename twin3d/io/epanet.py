@@ -79,11 +79,11 @@ class _Parts:
         return value
 
     @property
-    def length_m(self) -> float:
+    def length_m(self) -> float:  # metres per length unit: ft or m
         return 0.3048 if self.flow_units in US_FLOW_UNITS else 1.0
 
     @property
-    def diameter_m(self) -> float:
+    def diameter_m(self) -> float:  # metres per diameter unit: in or mm
         return 0.0254 if self.flow_units in US_FLOW_UNITS else 1e-3
 
 
@@ -112,9 +112,7 @@ def read_epanet(path: Path, crs: str | None = None, to_crs: str | None = None) -
     >>> int((net.edge_kind == "pump").sum())  # doctest: +SKIP
     1
     """
-    path = Path(path)
-    parts = _parse(path)
-    return _build_network(parts, *_map_crs(path, crs, to_crs))
+    return read_epanet_city(path, crs, to_crs).networks["water"]
 
 
 def read_epanet_city(path: Path, crs: str | None = None, to_crs: str | None = None) -> City:
@@ -125,20 +123,15 @@ def read_epanet_city(path: Path, crs: str | None = None, to_crs: str | None = No
     """
     path = Path(path)
     parts = _parse(path)
-    src, dst = _map_crs(path, crs, to_crs)
+    src, dst = normalise_crs(crs, path), normalise_crs(to_crs, path)
+    if dst is not None and src is None:
+        raise InputError(path, "to_crs needs crs: EPANET files do not say which CRS their coordinates use")
     net = _build_network(parts, src, dst)
     title = " ".join(" ".join(t) for _, t in parts.rows.get("TITLE", []))
     options = {t[0].upper(): " ".join(t[1:]) for _, t in parts.rows.get("OPTIONS", []) if len(t) > 1}
     meta = {"title": title, "flow_units": parts.flow_units,
             "headloss": options.get("HEADLOSS", "H-W").upper(), "times_s": _times(parts)}
     return City(name=path.stem, crs=dst or src, networks={"water": net}, metadata={"epanet": meta})
-
-
-def _map_crs(path: Path, crs: str | None, to_crs: str | None) -> tuple[str | None, str | None]:
-    src, dst = normalise_crs(crs, path), normalise_crs(to_crs, path)
-    if dst is not None and src is None:
-        raise InputError(path, "to_crs needs crs: EPANET files do not say which CRS their coordinates use")
-    return src, dst
 
 
 def _decode(path: Path) -> str:
@@ -189,15 +182,8 @@ def _split_sections(path: Path, text: str) -> dict[str, list[Row]]:
 
 def _parse(path: Path) -> _Parts:
     parts = _Parts(path=path, rows=_split_sections(path, _decode(path)))
-    _options(parts)
-    _patterns_and_curves(parts)
-    _times(parts)
-    _junctions(parts)
-    _reservoirs(parts)
-    _tanks(parts)
-    _pipes(parts)
-    _pumps(parts)
-    _valves(parts)
+    for step in (_options, _patterns_and_curves, _times, _junctions, _reservoirs, _tanks, _pipes, _pumps, _valves):
+        step(parts)
     if not parts.nodes:
         raise InputError(path, "no junctions, reservoirs or tanks")
     return parts
@@ -233,8 +219,7 @@ def _patterns_and_curves(parts: _Parts) -> None:
 
 
 def _check_pattern(parts: _Parts, line: int, pattern: str) -> None:
-    # Pattern "1" is EPANET's implicit default and may be left undefined.
-    if pattern not in parts.patterns and pattern != "1":
+    if pattern not in parts.patterns:
         raise parts.fail(line, f"undefined pattern {pattern!r}")
 
 

@@ -121,13 +121,9 @@ def _points(path: Path, bus: _Frame, geodata: _Frame | None) -> np.ndarray:
     """(n, 2) bus x/y from the ``geo`` column, else ``bus_geodata``; NaN where absent."""
     xy = np.full((len(bus), 2), np.nan)
     if bus.has("geo"):
-        for k, geo in enumerate(bus.raw("geo")):
-            if geo is None:
-                continue
-            shape = _geojson(path, geo, f"bus {bus.index[k]}")
-            if shape.get("type") != "Point":
-                raise InputError(path, f"bus {bus.index[k]}: geo is a {shape.get('type')}, not a Point")
-            xy[k] = _positions(path, [shape.get("coordinates")], f"bus {bus.index[k]}")[0]
+        coords = _geometries(path, bus, "Point")
+        flat, counts = _stack(path, bus, [[] if c is None else [c] for c in coords])
+        xy[counts == 1] = flat
     elif geodata is not None and len(geodata):
         where = _lookup(path, bus.index, geodata.index, "bus_geodata")
         xy[where] = np.column_stack([geodata.numbers("x"), geodata.numbers("y")])
@@ -140,40 +136,69 @@ def _geojson(path: Path, geo, what: str) -> dict:
             geo = json.loads(geo)
         except json.JSONDecodeError:
             raise InputError(path, f"{what}: geo is not GeoJSON") from None
-    if not isinstance(geo, dict):
-        raise InputError(path, f"{what}: geo is not a GeoJSON geometry")
     return geo
+
+
+def _geometries(path: Path, frame: _Frame, gtype: str) -> list:
+    """The coordinates of each row's ``geo`` GeoJSON (None where absent), decoded in one pass."""
+    values = frame.raw("geo")
+    texts = ["null" if v is None else v if isinstance(v, str) else json.dumps(v) for v in values]
+    try:
+        shapes = json.loads("[" + ",".join(texts) + "]")
+    except json.JSONDecodeError:
+        shapes = None
+    if not isinstance(shapes, list) or len(shapes) != len(values):  # find the culprit row by row
+        shapes = [_geojson(path, v, f"{frame.name} {k}") for v, k in zip(values, frame.index, strict=True)]
+    for k, shape in zip(frame.index, shapes, strict=True):
+        if shape is not None and (not isinstance(shape, dict) or shape.get("type") != gtype):
+            raise InputError(path, f"{frame.name} {k}: geo is not a GeoJSON {gtype}")
+    return [None if shape is None else shape.get("coordinates") for shape in shapes]
 
 
 def _positions(path: Path, coords, what: str) -> np.ndarray:
     """Validated (k, 2) float64 positions from a GeoJSON coordinate list."""
+    if not len(coords):
+        return np.zeros((0, 2))
     try:
         xy = np.array([p[:2] for p in coords], dtype=np.float64)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, KeyError):
         raise InputError(path, f"{what}: coordinates are not numeric positions") from None
     if xy.ndim != 2 or xy.shape[1] != 2 or not np.isfinite(xy).all():
         raise InputError(path, f"{what}: coordinates are not finite x, y positions")
     return xy
 
 
+def _stack(path: Path, frame: _Frame, coords: list) -> tuple[np.ndarray, np.ndarray]:
+    """All rows' positions as one (n, 2) array, and the number of positions per row."""
+    counts = np.array([len(c) if isinstance(c, list) else -1 for c in coords], dtype=np.int64)
+    try:
+        if (counts < 0).any():
+            raise InputError(path, "coordinates are not a list")
+        return _positions(path, [p for c in coords for p in c], frame.name), counts
+    except InputError:
+        for k, c in zip(frame.index, coords, strict=True):  # name the culprit row
+            _positions(path, c if isinstance(c, list) else [c], f"{frame.name} {k}")
+        raise
+
+
 def _line_shapes(path: Path, line: _Frame, geodata: _Frame | None) -> list[np.ndarray | None]:
     """Each line's (k, 2) polyline from ``geo`` or ``line_geodata.coords``; None where absent."""
-    shapes: list[np.ndarray | None] = [None] * len(line)
     if line.has("geo"):
-        for k, geo in enumerate(line.raw("geo")):
-            if geo is not None:
-                shape = _geojson(path, geo, f"line {line.index[k]}")
-                if shape.get("type") != "LineString":
-                    raise InputError(path, f"line {line.index[k]}: geo is not a LineString")
-                shapes[k] = _positions(path, shape.get("coordinates") or [], f"line {line.index[k]}")
+        coords = _geometries(path, line, "LineString")
     elif geodata is not None and len(geodata):
-        where = _lookup(path, line.index, geodata.index, "line_geodata")
-        for k, coords in zip(where, geodata.raw("coords"), strict=True):
-            shapes[k] = _positions(path, coords or [], f"line {line.index[k]}")
-    for k, shape in enumerate(shapes):
-        if shape is not None and len(shape) < 2:
-            raise InputError(path, f"line {line.index[k]}: a line needs at least two positions")
-    return shapes
+        coords = [None] * len(line)
+        for k, c in zip(_lookup(path, line.index, geodata.index, "line_geodata"), geodata.raw("coords"),
+                        strict=True):
+            coords[k] = c
+    else:
+        return [None] * len(line)
+    present = np.array([c is not None for c in coords], dtype=bool)
+    flat, counts = _stack(path, line, [[] if c is None else c for c in coords])
+    if (present & (counts < 2)).any():
+        raise InputError(path, f"line {line.index[np.flatnonzero(present & (counts < 2))[0]]}: "
+                               "a line needs at least two positions")
+    pieces = np.split(flat, np.cumsum(counts)[:-1])
+    return [piece if has else None for piece, has in zip(pieces, present, strict=True)]
 
 
 def _lookup(path: Path, index: np.ndarray, refs, what: str) -> np.ndarray:
