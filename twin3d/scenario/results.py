@@ -98,6 +98,31 @@ class ResultsWriter:
             c.create_dataset("frames", shape=(1,), dtype="i8")
             c.create_dataset("extra", shape=(64,), dtype="f8")  # solver counters (mass balance)
 
+    @classmethod
+    def reopen(cls, path: Path, frames: int) -> ResultsWriter:
+        """Continue writing an unfinished file after its first ``frames`` frames (for resume)."""
+        import h5py
+
+        self = cls.__new__(cls)
+        self.path = Path(path)
+        self.file = f = h5py.File(self.path, "r+", libver="latest")
+        f.attrs["complete"] = False
+        for ds in _series_datasets(f):
+            ds.resize((frames, *ds.shape[1:]))
+        g = f["grid"].attrs
+        status = f["buildings"].get("status")
+        self.layout = ResultsLayout(
+            grid=Grid(tuple(g["origin"]), float(g["cell_size"]), tuple(g["shape"])),
+            elevation=f["grid/elevation"][()], fields=tuple(f["fields"]),
+            n_buildings=f["buildings"][next(iter(f["buildings"]))].shape[1] if len(f["buildings"]) else 0,
+            building_quantities=tuple(k for k in f["buildings"] if k != "status"),
+            mass_balance_columns=tuple(f["mass_balance"].attrs["columns"]),
+            networks={k: (n["node_ok"].shape[1], n["edge_ok"].shape[1]) for k, n in f["networks"].items()},
+            status_flags=tuple(x.split("=", 1)[1] for x in status.attrs["flags"]) if status is not None else (),
+            allocation_columns=tuple(f["allocation"].attrs["columns"]))
+        f.swmr_mode = True
+        return self
+
     @property
     def n_frames(self) -> int:
         return self.file["time"].shape[0]
@@ -149,6 +174,15 @@ class ResultsWriter:
         self.close()
 
 
+def _series_datasets(f):
+    """Every dataset indexed by frame."""
+    yield from (f["time"], f["mass_balance"], f["allocation"])
+    for group in ("fields", "buildings"):
+        yield from f[group].values()
+    for net in f["networks"].values():
+        yield from net.values()
+
+
 def _append(ds, k: int, value) -> None:
     ds.resize((k + 1, *ds.shape[1:]))
     ds[k] = value
@@ -194,15 +228,8 @@ class ResultsFile:
         return self.n_frames
 
     def _datasets(self):
-        f = self.file
-        yield f["time"]
-        yield f["mass_balance"]
-        yield f["allocation"]
-        yield f["events"]
-        for group in ("fields", "buildings"):
-            yield from f[group].values()
-        for net in f["networks"].values():
-            yield from net.values()
+        yield self.file["events"]
+        yield from _series_datasets(self.file)
 
     @property
     def n_frames(self) -> int:

@@ -147,18 +147,52 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     return merge(_load_chain(path.parent / parent, (*seen, path)), raw)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, resolve and validate a scenario; raises InputError ``<file>: <key>: <reason>``."""
+def load_raw(path: str | Path) -> dict:
+    """The scenario's TOML with its ``extends`` chain merged, before validation."""
+    return _load_chain(Path(path))
+
+
+def load_scenario(path: str | Path, overrides: dict | None = None, quick: bool = False) -> Scenario:
+    """Read, resolve and validate a scenario; raises InputError ``<file>: <key>: <reason>``.
+
+    ``overrides`` is merged over the resolved spec (ensemble members); ``quick`` applies
+    the quick profile: the same scenario, coarser and shorter (for tests).
+    """
     import tomli_w
 
     path = Path(path)
-    raw = _load_chain(path)
+    raw = merge(_load_chain(path), overrides or {})
+    if quick:
+        raw = quick_profile(raw)
     try:
         spec = _schema(path.resolve().parent)(raw, "")
         _check_consistency(spec)
     except SpecError as exc:
         raise InputError(path, str(exc)) from None
-    return Scenario(path=path, spec=spec, text=tomli_w.dumps(raw))
+    return Scenario(path=path, spec=spec, text=tomli_w.dumps(_plain(raw)))
+
+
+def quick_profile(raw: dict) -> dict:
+    """Coarser (cells x2) and shorter (a quarter of the duration, at least 4 frames) run."""
+    out = copy.deepcopy(raw)
+    grid, t = out.get("grid", {}), out.get("time", {})
+    if isinstance(grid.get("cell_size_m"), int | float):
+        grid["cell_size_m"] = grid["cell_size_m"] * 2
+    if isinstance(t.get("duration_s"), int | float):
+        t["duration_s"] = t["duration_s"] / 4
+        t.pop("output_times_s", None)
+        t["output_interval_s"] = t["duration_s"] / 4
+    out["sampling"] = {**out.get("sampling", {}), "quick": True}
+    return out
+
+
+def _plain(value):
+    """TOML-writable copy: tuples become lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _check_consistency(spec: dict) -> None:
