@@ -45,8 +45,9 @@ class City:
             z = self.terrain.elevation[self.terrain.valid]
             boxes.append((x0, y0, float(z.min()), x1, y1, float(z.max())))
         for net in self.networks.values():
-            if net.n_nodes:
-                boxes.append((*net.node_xyz.min(axis=0), *net.node_xyz.max(axis=0)))
+            placed = net.node_xyz[np.all(np.isfinite(net.node_xyz), axis=1)]  # nodes without geodata: NaN
+            if len(placed):
+                boxes.append((*placed.min(axis=0), *placed.max(axis=0)))
         boxes = np.array([b for b in boxes if b is not None], dtype=np.float64)
         if not len(boxes):
             return None
