@@ -146,6 +146,16 @@ def cmd_bench(args) -> int:
     return bench_city_command(args)
 
 
+def cmd_run(args) -> int:
+    from twin3d.scenario.runner import run_scenario
+
+    with _stdout_to_stderr():
+        path = run_scenario(args.scenario, args.output, arch=args.arch, resume=args.resume,
+                            quick=args.quick, progress=not args.no_progress)
+    print(path)
+    return EXIT_OK
+
+
 def cmd_allocate(args) -> int:
     from twin3d.mis.allocation import allocate_command
 
@@ -192,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true")
     s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("run", help="run a scenario and write its results file")
+    s.add_argument("scenario", type=Path)
+    s.add_argument("-o", "--output", type=Path, help="results file (default: the cache; its path is printed)")
+    s.add_argument("--arch", default="auto", choices=["auto", "cpu", "cuda"])
+    s.add_argument("--resume", action="store_true", help="continue a killed run from its last checkpoint")
+    s.add_argument("--quick", action="store_true", help="coarser and shorter profile of the same scenario")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("allocate", help="allocate resources to demands (MILP, JSON in and out)")
     s.add_argument("--problem", type=Path, required=True, help="problem JSON (docs/allocation-format.md)")
