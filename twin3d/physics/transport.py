@@ -86,6 +86,7 @@ def _define_solver():
             halo_shape = (ny + 2 * H, nx + 2 * H)
             self._buffers = [ti.field(self.real, halo_shape), ti.field(self.real, halo_shape)]
             self._cur = 0
+            self._halo = [None, None]  # the background value each buffer's halo holds
             self._mask_f = ti.field(self.real, halo_shape)
             self._u_f = ti.field(self.real, (ny, nx + 1))
             self._v_f = ti.field(self.real, (ny + 1, nx))
@@ -124,6 +125,7 @@ def _define_solver():
 
         def _put(self, c: np.ndarray) -> None:
             self._buffers[self._cur].from_numpy(np.pad(c, H).astype(self.dtype))
+            self._halo[self._cur] = None
 
         def concentration(self, wall_value: float = 0.0) -> np.ndarray:
             """A copy of the field ``(ny, nx)``; wall cells hold ``wall_value`` (e.g. ``np.nan``)."""
@@ -136,22 +138,17 @@ def _define_solver():
 
         # ---------------------------------------------------------- stepping
         def _apply(self, dt: float, stages: list[tuple[float, float, float]]) -> None:
-            src, dst = self._buffers[self._cur], self._buffers[1 - self._cur]
-            edge = self.boundaries == "open"
             weight = dt * self.dx * self.layer_height / len(stages)
-            _, scale, cbg = stages[0]
-            self._fill_halo(src, cbg)
-            if edge:
-                self._edge_outflow(src, weight, self._flags[4])
-            self._update(src, dst, dt, scale, cbg, self._k, self._loss, self._relax, 1 / self.dx, False, *self._flags)
+            flags = (self.boundaries == "open", *self._flags)
+            scalars = (self._k, self._loss, self._relax, 1 / self.dx, weight)
+            for stage, (_, scale, cbg) in enumerate(stages):
+                src = self._cur if stage == 0 else 1 - self._cur
+                if self._halo[src] != cbg:
+                    self._fill_halo(self._buffers[src], cbg)
+                    self._halo[src] = cbg
+                self._update(self._buffers[src], self._buffers[1 - src], dt, scale, cbg, *scalars, stage == 1, *flags)
             if len(stages) == 1:
                 self._cur = 1 - self._cur
-                return
-            _, scale, cbg = stages[1]
-            self._fill_halo(dst, cbg)
-            if edge:
-                self._edge_outflow(dst, weight, self._flags[4])
-            self._update(dst, src, dt, scale, cbg, self._k, self._loss, self._relax, 1 / self.dx, True, *self._flags)
 
         @ti.kernel
         def _fill_halo(self, c: ti.template(), cbg: ti.f64):
@@ -187,25 +184,16 @@ def _define_solver():
             return face_flux(self._v_f[i, j], kf, c, self._mask_f, ii, jj, 1, 0, limited)
 
         @ti.kernel
-        def _edge_outflow(self, c: ti.template(), weight: ti.f64, limited: ti.template()):
-            """Add ``weight`` times the net flux out through the edge faces (no diffusion there)."""
-            ny, nx = ti.static(self.shape)
-            zero = ti.cast(0, self.real)
-            for i in range(ny):
-                out = (self._xflux(c, i + H, nx + H, zero, False, limited)
-                       - self._xflux(c, i + H, H, zero, False, limited))
-                self._outflow_f[None] += weight * ti.cast(out, ti.f64)
-            for j in range(nx):
-                out = (self._yflux(c, ny + H, j + H, zero, False, limited)
-                       - self._yflux(c, H, j + H, zero, False, limited))
-                self._outflow_f[None] += weight * ti.cast(out, ti.f64)
-
-        @ti.kernel
         def _update(self, src: ti.template(), dst: ti.template(), dt_: ti.f64, scale_: ti.f64, cbg_: ti.f64,
-                    k_: ti.f64, loss_: ti.f64, relax_: ti.f64, inv_dx_: ti.f64, blend: ti.template(), k_field: ti.template(),
+                    k_: ti.f64, loss_: ti.f64, relax_: ti.f64, inv_dx_: ti.f64, weight: ti.f64, blend: ti.template(),
+                    edge: ti.template(), k_field: ti.template(),
                     loss_field: ti.template(), relax_field: ti.template(), has_source: ti.template(),
                     limited: ti.template()):
-            """``dst = src + dt L(src)``; with ``blend``, ``dst = (dst + src + dt L(src)) / 2`` (Heun)."""
+            """``dst = src + dt L(src)``; with ``blend``, ``dst = (dst + src + dt L(src)) / 2`` (Heun).
+
+            With ``edge`` (open boundaries) ``weight`` times the net flux out through the
+            edge faces is added to the outflow total (summed per row in float64).
+            """
             ny, nx = ti.static(self.shape)
             real = self.real
             dt, scale, cbg = ti.cast(dt_, real), ti.cast(scale_, real), ti.cast(cbg_, real)
@@ -214,6 +202,7 @@ def _define_solver():
             for i in range(ny):
                 ii = i + H
                 west = self._xflux(src, ii, H, k, k_field, limited)
+                edge_out = -ti.cast(west, ti.f64)
                 for j in range(nx):
                     jj = j + H
                     east = self._xflux(src, ii, jj + 1, k, k_field, limited)
@@ -222,6 +211,11 @@ def _define_solver():
                     cc = src[ii, jj]
                     tend = (west - east + south - north) * inv_dx
                     west = east
+                    if ti.static(edge):
+                        if i == 0:
+                            edge_out -= ti.cast(south, ti.f64)
+                        if i == ny - 1:
+                            edge_out += ti.cast(north, ti.f64)
                     cell_loss, cell_relax = loss, relax
                     if ti.static(loss_field):
                         cell_loss = self._loss_f[i, j]
@@ -234,5 +228,72 @@ def _define_solver():
                     if ti.static(blend):
                         new = 0.5 * (dst[ii, jj] + new)
                     dst[ii, jj] = new * self._mask_f[ii, jj]
+                if ti.static(edge):
+                    self._outflow_f[None] += weight * (edge_out + ti.cast(west, ti.f64))
 
     return TransportSolver
+
+
+def plume_city(n: int, cell_size: float = 10.0):
+    """The benchmark case: an ``n x n`` city block lattice (about 6 % walls), a swirling wind
+    (m/s, cell-centred) and a point source of 1 unit/s in the south-west.
+
+    Returns ``(grid, walls, u, v, source)``.
+    """
+    from twin3d.model.grid import Grid
+
+    grid = Grid((0.0, 0.0), cell_size, (n, n))
+    rows, cols = np.mgrid[0:n, 0:n]
+    block = max(n // 16, 2)
+    walls = ((rows % block) >= block // 3) & ((rows % block) < block // 2) & ((cols % block) >= block // 3)
+    walls &= (cols % block) < block // 2 + block // 6
+    y, x = (rows + 0.5) / n, (cols + 0.5) / n
+    u = 3.0 + np.sin(2 * np.pi * y) * np.cos(np.pi * x)
+    v = 1.0 - np.cos(2 * np.pi * x) * np.sin(np.pi * y)
+    source = np.zeros(grid.shape)
+    source[n // 8, n // 8] = 1.0 / grid.cell_area
+    walls[n // 8, n // 8] = False
+    return grid, walls, u, v, source
+
+
+def bench_transport(impl: str, n: int, steps: int, dtype: str = "float32", scheme: str = "upwind") -> dict:
+    """Cell-updates per second of the transport solver on :func:`plume_city`.
+
+    ``impl`` is ``"taichi"`` (Taichi must be initialised by the caller) or ``"numpy"``.
+    ``compile_s`` times the first two steps apart (Taichi compiles one kernel per
+    ping-pong direction); then ``steps`` steps are timed.  The record has the fields of
+    :func:`twin3d.physics.bench.run_physics_bench`.
+    """
+    import time
+
+    from twin3d.errors import InputError
+
+    if impl not in ("taichi", "numpy"):
+        raise InputError(None, f"impl must be 'taichi' or 'numpy', got {impl!r}")
+    if int(n) < 8 or int(steps) < 1:
+        raise InputError(None, f"need n >= 8 and steps >= 1, got n={n}, steps={steps}")
+    grid, walls, u, v, source = plume_city(int(n))
+    if impl == "taichi":
+        import taichi as ti
+
+        from twin3d.physics.arch import active_arch
+
+        cls, sync, arch = __getattr__("TransportSolver"), ti.sync, active_arch()
+    else:
+        cls, sync, arch = TransportReference, (lambda: None), "cpu"
+    sim = cls(grid, walls=walls, diffusivity=2.0, decay=1e-4, dtype=dtype, scheme=scheme, boundaries="open")
+    sim.set_wind(u, v)
+    sim.set_source(source)
+    t0 = time.perf_counter()
+    sim.step()
+    sim.step()
+    sync()
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(int(steps)):
+        sim.step()
+    sync()
+    elapsed = time.perf_counter() - t0
+    return {"solver": "transport", "impl": impl, "arch": arch, "scheme": scheme,
+            "order": 2 if scheme == "limited" else 1, "dtype": dtype, "cells": grid.n_cells,
+            "steps": int(steps), "compile_s": compile_s, "cell_updates_per_s": grid.n_cells * int(steps) / elapsed}
