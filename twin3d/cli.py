@@ -118,10 +118,10 @@ def cmd_city_build(args) -> int:
 
 def cmd_city_generate(args) -> int:
     from twin3d.io import write
-    from twin3d.model.generate import generate_city
+    from twin3d.model.generate import MIN_BUILDINGS, generate_city
 
-    if args.buildings < 1:
-        raise InputError(None, f"--buildings must be at least 1, got {args.buildings}")
+    if args.buildings < MIN_BUILDINGS:
+        raise InputError(None, f"--buildings must be at least {MIN_BUILDINGS}, got {args.buildings}")
     t0 = time.perf_counter()
     city = generate_city(n_buildings=args.buildings, seed=args.seed)
     elapsed = time.perf_counter() - t0
