@@ -74,7 +74,7 @@ def _hash_tree(root: Path, pattern: str) -> str:
 
     digest = hashlib.sha256()
     for path in sorted(root.rglob(pattern)):
-        if "__pycache__" in path.parts:
+        if "__pycache__" in path.parts or not path.is_file():
             continue
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
