@@ -32,3 +32,16 @@ def test_serve_shows_city_in_browser(browser, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_serve_without_arguments_shows_the_default_city(browser, tmp_path, monkeypatch):
+    monkeypatch.setenv("TWIN3D_CACHE_DIR", str(tmp_path / "cache"))
+    proc, url = start_server([])
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        page.goto(url)
+        page.get_by_text("3000 buildings").wait_for(timeout=90_000)
+        assert "Riverton" in page.title()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

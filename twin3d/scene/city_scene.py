@@ -49,7 +49,9 @@ class CityScene:
                                                           color=colour, name=name)
         self._add_buildings()
         self.plotter.view_isometric()
-        self.plotter.reset_camera()
+        focus = self.actors.get("buildings")  # frame the built-up area, not the terrain margin
+        self.plotter.reset_camera(bounds=focus.GetBounds() if focus is not None else None)
+        self.plotter.camera_set = True  # keep this framing on the first render
 
     def _add_buildings(self) -> None:
         b = self.city.buildings
