@@ -156,6 +156,17 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def cmd_ensemble(args) -> int:
+    from twin3d.scenario.ensemble import run_ensemble
+
+    output = args.output or args.scenario.with_suffix(".ensemble.h5")
+    with _stdout_to_stderr():
+        run_ensemble(args.scenario, args.members, args.vary, output, scheduler=args.scheduler,
+                     quick=args.quick, seed=args.seed)
+    print(output)
+    return EXIT_OK
+
+
 def cmd_allocate(args) -> int:
     from twin3d.mis.allocation import allocate_command
 
@@ -211,6 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="coarser and shorter profile of the same scenario")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("ensemble", help="run varied members of a scenario on Dask")
+    s.add_argument("scenario", type=Path)
+    s.add_argument("--members", type=int, required=True)
+    s.add_argument("--vary", action="append", default=[], help="KEY=±P%%, e.g. rain.intensity=±30%%")
+    s.add_argument("--scheduler", help="address of an existing Dask scheduler (default: a local cluster)")
+    s.add_argument("-o", "--output", type=Path, help="ensemble file (default: SCENARIO.ensemble.h5)")
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_ensemble)
 
     s = sub.add_parser("allocate", help="allocate resources to demands (MILP, JSON in and out)")
     s.add_argument("--problem", type=Path, required=True, help="problem JSON (docs/allocation-format.md)")
