@@ -100,6 +100,7 @@ class FloodFields:
         self.speed = ti.field(self.real, shape=())
         self.out_volume = ti.field(ti.f64, shape=())
         self.drained = ti.field(ti.f64, shape=())
+        self.wet_box = ti.Vector.field(4, ti.i32, shape=())  # rows min, max, columns min, max
         self.cur = 0
 
     @ti.func
@@ -113,14 +114,28 @@ class FloodFields:
         return ti.cast(ti.f64(self.h_dry), self.real)
 
     @ti.func
+    def rcbrt(self, h):
+        """h^(-1/3) for h > 0: float64 through pow; float32 by a bit-level guess and three
+        Newton steps (no division), accurate to float32 round-off at a third of pow's cost."""
+        y = h
+        if ti.static(self.real == ti.f64):
+            y = ti.pow(h, ti.f64(-1.0 / 3.0))
+        else:
+            y = ti.bit_cast(1419967116 - ti.bit_cast(h, ti.i32) // 3, ti.f32)
+            for _ in ti.static(range(3)):
+                y = y * (4 - h * y * y * y) * ti.f32(1.0 / 3.0)
+        return y
+
+    @ti.func
     def cell(self, c, i, j):
         """``(h, u, v, z, wall)`` of cell (i, j) of buffer c."""
         s = self.state[c, i, j]
         h = s[0]
         u, v = h - h, h - h
         if h > self.hd():
-            u = s[1] / h
-            v = s[2] / h
+            inv = 1 / h
+            u = s[1] * inv
+            v = s[2] * inv
         return h, u, v, self.z[i, j], self.wall[i, j] != 0
 
     @ti.func
@@ -159,41 +174,56 @@ class FloodFields:
         qy = s[2] - k * (fe[3] - fw[3] + fn[1] - fs[2])
         speed = h - h
         if h > self.hd():
+            inv = 1 / h
             qabs = ti.sqrt(qx * qx + qy * qy)
-            factor = 1 + dt * self.gn2[i, j] * qabs / (h * h * ti.pow(h, ti.cast(ti.f64(1.0 / 3.0), self.real)))
-            qx = qx / factor
-            qy = qy / factor
-            speed = ti.max(ti.abs(qx), ti.abs(qy)) / h + ti.sqrt(self.g() * h)
+            keep = 1 / (1 + dt * self.gn2[i, j] * qabs * inv * inv * self.rcbrt(h))
+            qx = qx * keep
+            qy = qy * keep
+            speed = ti.max(ti.abs(qx), ti.abs(qy)) * inv + ti.sqrt(self.g() * h)
         else:
             h = ti.max(h, 0)
             qx, qy = h - h, h - h
         return ti.Vector([h, qx, qy]), speed
 
     @ti.kernel
-    def hydro(self, c: ti.i32, dt64: ti.f64, stages: ti.types.vector(4, ti.f64)):
-        """One step of the hydrodynamics from buffer c into buffer 1 - c."""
+    def hydro(self, c: ti.i32, dt64: ti.f64, stages: ti.types.vector(4, ti.f64), box: ti.types.vector(4, ti.i32)):
+        """One step from buffer c into buffer 1 - c over rows box[0]:box[1], columns box[2]:box[3]."""
         self.speed[None] = 0
+        self.wet_box[None] = ti.Vector([self.ny, -1, self.nx, -1])
         for b in range(self.nblocks):
-            self.block(c, b, dt64, stages)
+            i0 = ti.max(b * self.rows, box[0])
+            i1 = ti.min(b * self.rows + self.rows, box[1])
+            if i0 < i1:
+                self.block(c, b, i0, i1, box[2], box[3], dt64, stages)
 
     @ti.func
-    def block(self, c, b, dt64, stages):
+    def west_face(self, c, i, c0, stage):
+        """The carried state and the flux through the west face of cell (i, c0)."""
+        hC, uC, vC, zC, wC = self.cell(c, i, c0)
+        hW, uW, vW, zW, wW = self.cell(c, i, ti.max(c0 - 1, 0))
+        if c0 == 0:
+            hW, uW, vW, zW, wW = self.ghost(self.kinds[0], stage, hC, uC, vC, zC, wC)
+        fw = ti.Vector(wall_face(hW, uW, vW, zW, wW, hC, uC, vC, zC, wC, self.hd(), self.g()))
+        return hC, uC, vC, zC, wC, fw
+
+    @ti.func
+    def block(self, c, b, i0, i1, c0, c1, dt64, stages):
+        """Rows i0:i1 of block b, columns c0:c1, serially; faces computed once."""
         dt = ti.cast(dt64, self.real)
         k = dt / ti.cast(ti.f64(self.dx), self.real)
         vmax = dt - dt
         out = ti.cast(0, ti.f64)
-        i0 = b * self.rows
-        for j in range(self.nx):
+        box = ti.Vector([self.ny, -1, self.nx, -1])
+        for j in range(c0, c1):
             f = self.south_face(c, i0, j, stages[2])
             self.ybuf[b, j] = ti.Vector([f[0], f[1], f[2], f[3]])
             if i0 == 0:
                 out -= f[0]
-        for i in range(i0, ti.min(i0 + self.rows, self.ny)):
-            hC, uC, vC, zC, wC = self.cell(c, i, 0)
-            gh, gu, gv, gz, gw = self.ghost(self.kinds[0], stages[0], hC, uC, vC, zC, wC)
-            fw = ti.Vector(wall_face(gh, gu, gv, gz, gw, hC, uC, vC, zC, wC, self.hd(), self.g()))
-            out -= fw[0]
-            for j in range(self.nx):
+        for i in range(i0, i1):
+            hC, uC, vC, zC, wC, fw = self.west_face(c, i, c0, stages[0])
+            if c0 == 0:
+                out -= fw[0]
+            for j in range(c0, c1):
                 hE, uE, vE, zE, wE = self.cell(c, i, ti.min(j + 1, self.nx - 1))
                 if j + 1 >= self.nx:
                     hE, uE, vE, zE, wE = self.ghost(self.kinds[1], stages[1], hC, uC, vC, zC, wC)
@@ -206,13 +236,20 @@ class FloodFields:
                 if not wC:
                     new, speed = self.update(c, i, j, k, dt, fw, fe, fs, fn)
                 self.state[1 - c, i, j] = new
+                if new[0] > self.hd():
+                    box = ti.Vector([ti.min(box[0], i), ti.max(box[1], i), ti.min(box[2], j), ti.max(box[3], j)])
                 vmax = ti.max(vmax, speed)
                 if i == self.ny - 1:
                     out += fn[0]
                 fw = fe
                 hC, uC, vC, zC, wC = hE, uE, vE, zE, wE
-            out += fw[0]
+            if c1 == self.nx:
+                out += fw[0]
         ti.atomic_max(self.speed[None], vmax)
+        ti.atomic_min(self.wet_box[None][0], box[0])
+        ti.atomic_max(self.wet_box[None][1], box[1])
+        ti.atomic_min(self.wet_box[None][2], box[2])
+        ti.atomic_max(self.wet_box[None][3], box[3])
         self.out_volume[None] += out * dt64 * ti.f64(self.dx)
 
     @ti.kernel
@@ -240,10 +277,11 @@ class FloodFields:
     @ti.kernel
     def point_sources(self, c: ti.i32, rows: ti.types.ndarray(), cols: ti.types.ndarray(),
                       depths: ti.types.ndarray()):
-        """Add inflow depths at source cells and raise the wave speed there."""
-        for n in range(rows.shape[0]):
-            ti.atomic_add(self.state[c, rows[n], cols[n]][0], ti.cast(depths[n], self.real))
+        """Add inflow depths at source cells (in order, repeats allowed) and raise the wave speed there."""
         ti.loop_config(serialize=True)
         for n in range(rows.shape[0]):
-            h = self.state[c, rows[n], cols[n]][0]
-            ti.atomic_max(self.speed[None], ti.sqrt(self.g() * h))
+            r = rows[n]
+            col = cols[n]
+            h = self.state[c, r, col][0] + ti.cast(depths[n], self.real)
+            self.state[c, r, col][0] = h
+            self.speed[None] = ti.max(self.speed[None], ti.sqrt(self.g() * h))

@@ -105,7 +105,7 @@ class ReferenceFloodSolver(FloodModel):
 
     def _velocity(self, h, q):
         wet = h > self.h_dry
-        return np.where(wet, q / np.where(wet, h, 1), 0).astype(self.real)
+        return np.where(wet, q * (1 / np.where(wet, h, 1)), 0).astype(self.real)
 
     def _padded(self, stages: list[float]) -> tuple[np.ndarray, ...]:
         """Cell arrays with one ghost ring: closed sides are walls, open sides copy, stages set the depth."""
@@ -145,10 +145,11 @@ class ReferenceFloodSolver(FloodModel):
         wet = (h > self.h_dry) & ~self.walls
         h = np.where(self.walls, 0, np.maximum(h, 0)).astype(self.real)
         hw = np.where(wet, h, 1)
+        inv = 1 / hw
         qabs = np.sqrt(qx * qx + qy * qy)
-        factor = 1 + dt * self._gn2r * qabs / (hw * hw * np.cbrt(hw))
-        self.qx = np.where(wet, qx / factor, 0).astype(self.real)
-        self.qy = np.where(wet, qy / factor, 0).astype(self.real)
+        keep = 1 / (1 + dt * self._gn2r * qabs * inv * inv * np.power(hw, self.real(-1.0 / 3.0)))
+        self.qx = np.where(wet, qx * keep, 0).astype(self.real)
+        self.qy = np.where(wet, qy * keep, 0).astype(self.real)
         self.h = h
         self._speed = self._cell_speed(self.h, self.qx, self.qy)
 
@@ -157,7 +158,7 @@ class ReferenceFloodSolver(FloodModel):
         if not wet.any():
             return 0.0
         hw = h[wet]
-        return float(np.max(np.maximum(np.abs(qx[wet]), np.abs(qy[wet])) / hw + np.sqrt(G * hw)))
+        return float(np.max(np.maximum(np.abs(qx[wet]), np.abs(qy[wet])) * (1 / hw) + np.sqrt(G * hw)))
 
     def _cell_sources(self, dt: float, rain_depth: float, per_cell: bool, drainage: bool) -> float:
         open_cells = ~self.walls
