@@ -211,11 +211,6 @@ def _define_solver():
                     cc = src[ii, jj]
                     tend = (west - east + south - north) * inv_dx
                     west = east
-                    if ti.static(edge):
-                        if i == 0:
-                            edge_out -= ti.cast(south, ti.f64)
-                        if i == ny - 1:
-                            edge_out += ti.cast(north, ti.f64)
                     cell_loss, cell_relax = loss, relax
                     if ti.static(loss_field):
                         cell_loss = self._loss_f[i, j]
@@ -228,7 +223,13 @@ def _define_solver():
                     if ti.static(blend):
                         new = 0.5 * (dst[ii, jj] + new)
                     dst[ii, jj] = new * self._mask_f[ii, jj]
-                if ti.static(edge):
+                if ti.static(edge):  # x-edges from the carried fluxes; y-edges on the first and last rows
+                    if i == 0:
+                        for j in range(nx):
+                            edge_out -= ti.cast(self._yflux(src, H, j + H, k, k_field, limited), ti.f64)
+                    if i == ny - 1:
+                        for j in range(nx):
+                            edge_out += ti.cast(self._yflux(src, ny + H, j + H, k, k_field, limited), ti.f64)
                     self._outflow_f[None] += weight * (edge_out + ti.cast(west, ti.f64))
 
     return TransportSolver
