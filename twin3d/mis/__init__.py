@@ -1,0 +1,1 @@
+"""Management information: exposure, damage, KPIs and resource allocation per frame."""
