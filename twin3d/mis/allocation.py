@@ -434,7 +434,8 @@ def _finish(p: AllocationProblem, a: dict, units: np.ndarray, status: str, t0: f
     else:
         result.objective = float(table["avoided_loss"].sum() - p.cost_weight * table["cost_eur"].sum())
         result.reasons = allocation_io.reasons(p, a, result)
-        result.message = f"{len(n)} assignments, {int(n.sum())} units deployed"
+        plural = "" if len(n) == 1 else "s"
+        result.message = f"{len(n)} assignment{plural}, {int(n.sum())} units deployed"
     result.solve_time_s = time.perf_counter() - t0
     return result
 
