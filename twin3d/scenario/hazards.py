@@ -15,6 +15,10 @@ from twin3d.scenario.spec import Scenario
 FORCING_STEP_S = 60.0          # winds and release rates are updated this often
 PLUME_LAYER_M = 10.0           # well-mixed near-surface layer for plume concentration
 PLUME_DIFFUSIVITY_M2_S = 10.0  # default horizontal eddy diffusivity in a street network
+HEAT_DIFFUSIVITY_M2_S = 20.0  # horizontal mixing of near-surface air between blocks
+DISTRICT_REACH_M = 40.0       # open ground takes the heat class of buildings this close
+HEAT_CLASS_OF_USE = {"commercial": "dense_commercial", "industrial": "industrial", "ground": "rural",
+                     "road": "road", "water": "water", "vegetation": "vegetation"}  # other uses: residential
 FLOOD_BALANCE = ("initial", "stored", "inflow", "rain", "outflow", "drainage", "error", "relative_error")
 
 
@@ -132,17 +136,44 @@ class Hazards:
         return solver
 
     def _make_heat(self, heat):
-        from twin3d.physics.heat import heat_solver
+        from twin3d.physics.heat import diurnal_source_scale, heat_fields, load_heat_parameters
+        from twin3d.physics.transport import TransportSolver
 
-        names = np.asarray(LANDUSE, dtype=object)[self.setup.landuse]
-        solver = heat_solver(self.setup.grid, names, walls=self.setup.walls, dtype=self.dtype,
-                             cooling=self._cooling())
+        params = load_heat_parameters()
+        fields = heat_fields(self._heat_classes(params), params)
+        source = fields.source_K_per_s - self._cooling() * fields.relaxation_per_s  # cooling: a lower steady state
+        solver = TransportSolver(self.setup.grid, walls=fields.walls, diffusivity=HEAT_DIFFUSIVITY_M2_S,
+                                 relaxation=fields.relaxation_per_s, dtype=self.dtype, scheme="upwind",
+                                 boundaries="open", max_dt=FORCING_STEP_S)
+        start = self.spec.get("start")
+        offset = (start.hour * 3600 + start.minute * 60) if start is not None else 0.0
+        hours = np.arange(0.0, self.spec["time"]["duration_s"] + 3600.0, 3600.0)
+        solver.set_source(source, hours, diurnal_source_scale(hours + offset, params))
         solver.set_background(*_series(heat["background_c"]))
         solver.set_concentration(_at(heat["background_c"], 0.0))
         return solver
 
+    def _heat_classes(self, params) -> np.ndarray:
+        """Heat classes per cell: open ground takes the class of the nearest building within
+        ``DISTRICT_REACH_M`` (the block it belongs to); roads, water and parks their own."""
+        from scipy.ndimage import distance_transform_edt
+
+        code = {name: c.code for name, c in params.classes.items()}
+        by_use = np.array([code[HEAT_CLASS_OF_USE.get(u, "residential")] for u in LANDUSE], dtype=np.int32)
+        landuse = self.setup.landuse
+        built = self.setup.walls
+        classes = np.full(landuse.shape, code["rural"], dtype=np.int32)
+        if built.any():
+            dist, idx = distance_transform_edt(~built, return_indices=True)
+            near = dist * self.setup.grid.cell_size <= DISTRICT_REACH_M
+            classes[near] = by_use[landuse[idx[0], idx[1]]][near]
+        for name in ("road", "water", "vegetation"):
+            classes[landuse == LANDUSE.index(name)] = code[name]
+        classes[built] = code["building"]
+        return classes
+
     def _cooling(self) -> np.ndarray:
-        """Cooling measures as a per-cell temperature reduction target (K)."""
+        """Cooling measures as a per-cell lowering of the steady temperature (K)."""
         from twin3d.scenario.setup import _geometry_mask
 
         cooling = self.setup.grid.zeros()
