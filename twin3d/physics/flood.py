@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from twin3d.physics.flood_base import FloodModel
-from twin3d.physics.flood_reference import ReferenceFloodSolver
+from twin3d.physics.flood_reference import ReferenceFloodSolver, cell_speed
 
 __all__ = ["FloodSolver", "ReferenceFloodSolver", "bench_flood", "dam_break_city"]
 
@@ -92,8 +92,7 @@ class FloodSolver(FloodModel):
         rows, cols = np.nonzero(state[..., 0] > self.h_dry)
         box = (rows.min(), rows.max(), cols.min(), cols.max()) if rows.size else (self.grid.ny, -1, self.grid.nx, -1)
         self._box = self._box_before = self._grown(box)
-        speed = ReferenceFloodSolver._cell_speed(self, state[..., 0], state[..., 1], state[..., 2])
-        f.speed[None] = speed
+        f.speed[None] = cell_speed(state[..., 0], state[..., 1], state[..., 2], self.walls, self.h_dry)
 
     def _download_state(self):
         f = self.fields

@@ -71,6 +71,15 @@ def wall_faces(L: tuple, R: tuple, wL, wR) -> tuple[tuple, tuple, np.ndarray]:
     return newL, newR, ~(wL & wR)
 
 
+def cell_speed(h, qx, qy, walls, h_dry) -> float:
+    """Largest ``max(|u|, |v|) + sqrt(g h)`` over wet cells that are not walls (0 when all dry)."""
+    wet = (h > h_dry) & ~walls
+    if not wet.any():
+        return 0.0
+    hw = h[wet]
+    return float(np.max(np.maximum(np.abs(qx[wet]), np.abs(qy[wet])) * (1 / hw) + np.sqrt(G * hw)))
+
+
 class ReferenceFloodSolver(FloodModel):
     """Numpy twin of :class:`twin3d.physics.flood.FloodSolver` (same arguments, same methods)."""
 
@@ -154,11 +163,7 @@ class ReferenceFloodSolver(FloodModel):
         self._speed = self._cell_speed(self.h, self.qx, self.qy)
 
     def _cell_speed(self, h, qx, qy) -> float:
-        wet = (h > self.h_dry) & ~self.walls
-        if not wet.any():
-            return 0.0
-        hw = h[wet]
-        return float(np.max(np.maximum(np.abs(qx[wet]), np.abs(qy[wet])) * (1 / hw) + np.sqrt(G * hw)))
+        return cell_speed(h, qx, qy, self.walls, self.h_dry)
 
     def _cell_sources(self, dt: float, rain_depth: float, per_cell: bool, drainage: bool) -> float:
         open_cells = ~self.walls
