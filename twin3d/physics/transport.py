@@ -136,6 +136,9 @@ def _define_solver():
             """Net mass carried out through open edges since the start (inflow counts negative)."""
             return float(self._outflow_f[None])
 
+        def _set_outflow(self, value: float) -> None:
+            self._outflow_f[None] = value
+
         # ---------------------------------------------------------- stepping
         def _apply(self, dt: float, stages: list[tuple[float, float, float]]) -> None:
             weight = dt * self.dx * self.layer_height / len(stages)

@@ -333,6 +333,19 @@ class TransportReference:
         """``sum(c) * cell area * layer height``, summed in float64."""
         return float(np.sum(self.concentration(), dtype=np.float64)) * self.grid.cell_area * self.layer_height
 
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        """The state to resume from: the ``(1, ny, nx)`` field, and (time, boundary outflow)."""
+        return self.concentration()[None].astype(np.float64), np.array([self._time, self.boundary_outflow()])
+
+    def restore(self, state: np.ndarray, scalars: np.ndarray) -> None:
+        """Continue from a :meth:`snapshot`."""
+        self._put(np.asarray(state[0], dtype=self.dtype))
+        self._time = float(scalars[0])
+        self._set_outflow(float(scalars[1]))
+
+    def _set_outflow(self, value: float) -> None:
+        self._outflow = value
+
     # ------------------------------------------------------- numpy stepping
     def _init_state(self) -> None:
         self._c = np.zeros((self.shape[0] + 2 * HALO, self.shape[1] + 2 * HALO), dtype=self.dtype)

@@ -98,30 +98,16 @@ class ResultsWriter:
             c.create_dataset("frames", shape=(1,), dtype="i8")
             c.create_dataset("extra", shape=(64,), dtype="f8")  # solver counters (mass balance)
 
-    @classmethod
-    def reopen(cls, path: Path, frames: int) -> ResultsWriter:
-        """Continue writing an unfinished file after its first ``frames`` frames (for resume)."""
-        import h5py
-
-        self = cls.__new__(cls)
-        self.path = Path(path)
-        self.file = f = h5py.File(self.path, "r+", libver="latest")
-        f.attrs["complete"] = False
-        for ds in _series_datasets(f):
+    def copy_frames(self, source, frames: int) -> None:
+        """Copy the first ``frames`` frames and all events of another results file (for resume)."""
+        for ds in _series_datasets(self.file):
             ds.resize((frames, *ds.shape[1:]))
-        g = f["grid"].attrs
-        status = f["buildings"].get("status")
-        self.layout = ResultsLayout(
-            grid=Grid(tuple(g["origin"]), float(g["cell_size"]), tuple(g["shape"])),
-            elevation=f["grid/elevation"][()], fields=tuple(f["fields"]),
-            n_buildings=f["buildings"][next(iter(f["buildings"]))].shape[1] if len(f["buildings"]) else 0,
-            building_quantities=tuple(k for k in f["buildings"] if k != "status"),
-            mass_balance_columns=tuple(f["mass_balance"].attrs["columns"]),
-            networks={k: (n["node_ok"].shape[1], n["edge_ok"].shape[1]) for k, n in f["networks"].items()},
-            status_flags=tuple(x.split("=", 1)[1] for x in status.attrs["flags"]) if status is not None else (),
-            allocation_columns=tuple(f["allocation"].attrs["columns"]))
-        f.swmr_mode = True
-        return self
+            if frames:
+                ds[:frames] = source[ds.name][:frames]
+        events = source["events"][()]
+        self.file["events"].resize(events.shape)
+        self.file["events"][:] = events
+        self.file.flush()
 
     @property
     def n_frames(self) -> int:
@@ -249,7 +235,8 @@ class ResultsFile:
         return self.file["buildings"][name][()]
 
     def close(self) -> None:
-        self.file.close()
+        if self.file.id.valid:
+            self.file.close()
 
     def __enter__(self):
         return self

@@ -84,12 +84,13 @@ def run_scenario(path: str | Path, output: str | Path | None = None, *, arch: st
     hazards = Hazards(scenario, setup, city)
     stages = pipeline.make_stages(scenario, setup, city)
     times = scenario.output_times()
+    layout = _layout(setup, city, hazards, stages)
     if resume and target.is_file():
-        _resume(scenario, target, key, hazards, stages, times, progress)
+        _resume(scenario, target, key, hazards, layout, stages, times, progress)
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
         attrs = {**_attrs(scenario, city_path, city, key), "arch": used_arch}
-        with ResultsWriter(target, _layout(setup, city, hazards, stages), attrs) as writer:
+        with ResultsWriter(target, layout, attrs) as writer:
             _record_events(writer, scenario, setup)
             _loop(writer, hazards, stages, times, 0, progress)
         finish(target)
@@ -98,21 +99,26 @@ def run_scenario(path: str | Path, output: str | Path | None = None, *, arch: st
     return target
 
 
-def _resume(scenario, target: Path, key: str, hazards: Hazards, stages, times, progress: bool) -> None:
-    """Continue a killed run from its last checkpoint, on a copy renamed into place."""
-    import h5py
+def _resume(scenario, target: Path, key: str, hazards: Hazards, layout: ResultsLayout, stages, times,
+            progress: bool) -> None:
+    """Continue a killed run from its last checkpoint: the frames so far are copied into a new
+    file, the run goes on there, and the finished file is renamed into place."""
+    from twin3d.scenario.results import ResultsFile
 
-    with h5py.File(target, "r") as f:
+    work = target.with_name(f".{target.name}.resume")
+    with ResultsFile(target) as old:
+        f = old.file
         if f.attrs.get("content_hash") != key:
             raise InputError(target, "cannot resume: the file was written for other inputs")
         frames = int(f["checkpoint/frames"][0])
         state, extra = f["checkpoint/state"][()], f["checkpoint/extra"][()]
-    work = target.with_name(f".{target.name}.resume")
-    shutil.copyfile(target, work)
-    with ResultsWriter.reopen(work, frames) as writer:
-        if frames:
-            hazards.restore(state, extra)
-        _loop(writer, hazards, stages, times, frames, progress)
+        attrs = {k: v for k, v in f.attrs.items() if k not in ("format", "format_version", "complete", "twin3d_version")}
+        with ResultsWriter(work, layout, attrs) as writer:
+            writer.copy_frames(f, frames)
+            if frames:
+                hazards.restore(state, extra)
+            old.close()
+            _loop(writer, hazards, stages, times, frames, progress)
     finish(work)
     work.replace(target)
 
