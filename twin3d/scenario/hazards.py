@@ -149,8 +149,9 @@ class Hazards:
         offset = (start.hour * 3600 + start.minute * 60) if start is not None else 0.0
         hours = np.arange(0.0, self.spec["time"]["duration_s"] + 3600.0, 3600.0)
         solver.set_source(source, hours, diurnal_source_scale(hours + offset, params))
-        solver.set_background(*_series(heat["background_c"]))
-        solver.set_concentration(_at(heat["background_c"], 0.0))
+        # The solver carries the urban anomaly T - T_bg(t): it relaxes to 0 and open edges bring in 0,
+        # so the city follows the rural background without the lag of relaxing T itself.
+        self._background = heat["background_c"]
         return solver
 
     def _heat_classes(self, params) -> np.ndarray:
@@ -222,7 +223,8 @@ class Hazards:
             out["depth"] = self.flood.depth().astype(np.float32)
             out["speed"] = self.flood.speed().astype(np.float32)
         if self.heat is not None:
-            out["temperature"] = self.heat.concentration(wall_value=np.nan).astype(np.float32)
+            anomaly = self.heat.concentration(wall_value=np.nan)
+            out["temperature"] = (anomaly + _at(self._background, self.time)).astype(np.float32)
         if self.plume is not None:
             out["concentration"] = self.plume.concentration().astype(np.float32)
         return out
