@@ -139,21 +139,32 @@ class FloodFields:
         return h, u, v, self.z[i, j], self.wall[i, j] != 0
 
     @ti.func
-    def ghost(self, kind: ti.template(), stage, h, u, v, z, w):
-        """The state beyond a domain side: a wall, a copy (open) or the stage depth."""
-        gh, gw = h, w
+    def ghost(self, kind: ti.template(), side: ti.template(), stage, h, u, v, z, w):
+        """The state beyond a domain side (0 west, 1 east, 2 south, 3 north): a wall (closed), the
+        stage depth (stage), or free outflow (open): a copy whose normal velocity points outward,
+        so an open side lets water leave but, like a wall, never draws it in."""
+        gh, gw, gu, gv = h, w, u, v
         if ti.static(kind == 0):
             gw = True
+        if ti.static(kind == 1):
+            if ti.static(side == 0):
+                gu = -ti.abs(u)
+            if ti.static(side == 1):
+                gu = ti.abs(u)
+            if ti.static(side == 2):
+                gv = -ti.abs(v)
+            if ti.static(side == 3):
+                gv = ti.abs(v)
         if ti.static(kind == 2):
             gh = ti.max(ti.cast(stage, self.real) - z, 0)
-        return gh, u, v, z, gw
+        return gh, gu, gv, z, gw
 
     @ti.func
     def north(self, c, i, j, stage):
         """The cell north of (i, j), or the north ghost on the last row."""
         h, u, v, z, w = self.cell(c, ti.min(i + 1, self.ny - 1), j)
         if i + 1 >= self.ny:
-            h, u, v, z, w = self.ghost(self.kinds[3], stage, *self.cell(c, i, j))
+            h, u, v, z, w = self.ghost(self.kinds[3], 3, stage, *self.cell(c, i, j))
         return h, u, v, z, w
 
     @ti.func
@@ -162,7 +173,7 @@ class FloodFields:
         hT, uT, vT, zT, wT = self.cell(c, i, j)
         hB, uB, vB, zB, wB = self.cell(c, ti.max(i - 1, 0), j)
         if i == 0:
-            hB, uB, vB, zB, wB = self.ghost(self.kinds[2], stage, hT, uT, vT, zT, wT)
+            hB, uB, vB, zB, wB = self.ghost(self.kinds[2], 2, stage, hT, uT, vT, zT, wT)
         return wall_face(hB, vB, uB, zB, wB, hT, vT, uT, zT, wT, self.hd(), self.g())
 
     @ti.func
@@ -202,7 +213,7 @@ class FloodFields:
         hC, uC, vC, zC, wC = self.cell(c, i, c0)
         hW, uW, vW, zW, wW = self.cell(c, i, ti.max(c0 - 1, 0))
         if c0 == 0:
-            hW, uW, vW, zW, wW = self.ghost(self.kinds[0], stage, hC, uC, vC, zC, wC)
+            hW, uW, vW, zW, wW = self.ghost(self.kinds[0], 0, stage, hC, uC, vC, zC, wC)
         fw = ti.Vector(wall_face(hW, uW, vW, zW, wW, hC, uC, vC, zC, wC, self.hd(), self.g()))
         return hC, uC, vC, zC, wC, fw
 
@@ -226,7 +237,7 @@ class FloodFields:
             for j in range(c0, c1):
                 hE, uE, vE, zE, wE = self.cell(c, i, ti.min(j + 1, self.nx - 1))
                 if j + 1 >= self.nx:
-                    hE, uE, vE, zE, wE = self.ghost(self.kinds[1], stages[1], hC, uC, vC, zC, wC)
+                    hE, uE, vE, zE, wE = self.ghost(self.kinds[1], 1, stages[1], hC, uC, vC, zC, wC)
                 fe = ti.Vector(wall_face(hC, uC, vC, zC, wC, hE, uE, vE, zE, wE, self.hd(), self.g()))
                 hN, uN, vN, zN, wN = self.north(c, i, j, stages[3])
                 fn = ti.Vector(wall_face(hC, vC, uC, zC, wC, hN, vN, uN, zN, wN, self.hd(), self.g()))

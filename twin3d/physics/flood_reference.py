@@ -117,7 +117,8 @@ class ReferenceFloodSolver(FloodModel):
         return np.where(wet, q * (1 / np.where(wet, h, 1)), 0).astype(self.real)
 
     def _padded(self, stages: list[float]) -> tuple[np.ndarray, ...]:
-        """Cell arrays with one ghost ring: closed sides are walls, open sides copy, stages set the depth."""
+        """Cell arrays with one ghost ring: closed sides are walls, stages set the depth, open sides
+        copy the cell with its normal velocity turned outward (free outflow, never inflow)."""
         h, z, w = (np.pad(a, 1, mode="edge") for a in (self.h, self._z, self.walls))
         u, v = (np.pad(self._velocity(self.h, q), 1, mode="edge") for q in (self.qx, self.qy))
         rings = {"west": np.s_[1:-1, 0], "east": np.s_[1:-1, -1], "south": np.s_[0, 1:-1], "north": np.s_[-1, 1:-1]}
@@ -125,6 +126,9 @@ class ReferenceFloodSolver(FloodModel):
             ring = rings[side]
             if kind == "closed":
                 w[ring] = True
+            elif kind == "open":
+                normal, sign = {"west": (u, -1), "east": (u, 1), "south": (v, -1), "north": (v, 1)}[side]
+                normal[ring] = sign * np.abs(normal[ring])
             elif kind == "stage":
                 h[ring] = np.maximum(self.real(stage) - z[ring], 0)
         return h, u, v, z, w
