@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from twin3d.errors import InputError
-from twin3d.scenario.spec import load_raw
+from twin3d.scenario.spec import load_raw, load_scenario
 
 DEPTH_THRESHOLDS_M = (0.1, 0.3, 1.0)
 PERCENTILES = (5.0, 50.0, 95.0)
@@ -124,6 +124,8 @@ def run_ensemble(path: str | Path, members: int, vary: list[str], output: Path, 
         for var, f in zip(variations, row):
             member = var.apply(member, 1 + var.spread * f)
         overrides.append(member)
+    for member in overrides:  # refuse a bad variation here, before any worker starts
+        load_scenario(path, overrides=member, quick=quick)
     cluster = None if scheduler else LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                                   dashboard_address=None)
     with Client(scheduler or cluster) as client:
