@@ -164,3 +164,37 @@ def test_cuda_without_gpu_exits_2(tmp_path, cache_env):
         pytest.skip("a CUDA driver is present")
     result = cli("run", str(dam_break_files(tmp_path)), "--arch", "cuda", env=cache_env)
     assert result.returncode == 2 and "cuda" in result.stderr.lower()
+
+
+def test_breach_lowers_the_bed_at_its_time(tmp_path, cache_env):
+    bed = np.zeros(GRID.shape)
+    bed[:, 18:22] = 3.0  # a dam across the channel
+    depth = np.where(np.arange(GRID.nx) < 18, 1.5, 0.0)[None, :].repeat(GRID.ny, 0)
+    write_terrain(Terrain(GRID, bed), tmp_path / "bed.asc")
+    write_terrain(Terrain(GRID, depth), tmp_path / "h0.asc")
+    spec = tmp_path / "breach.toml"
+    spec.write_text(textwrap.dedent("""
+        city = "none"
+        [grid]
+        cell_size_m = 2.0
+        terrain = "bed.asc"
+        initial_depth = "h0.asc"
+        dtype = "float64"
+        [time]
+        duration_s = 40
+        output_interval_s = 10
+        [[hazards.breach]]
+        polygon = [[1035.5, 2000.0], [1044.5, 2000.0], [1044.5, 2024.0], [1035.5, 2024.0]]
+        time_s = 15
+        level_m = 0.0
+        label = "dam breach"
+        """))
+    out = tmp_path / "breach.h5"
+    result = cli("run", str(spec), "-o", str(out), "--arch", "cpu", "--no-progress", env=cache_env)
+    assert result.returncode == 0, result.stderr
+    with ResultsFile(out) as r:
+        east = [r.field("depth", k)[:, 25:].sum() for k in range(r.n_frames)]
+        assert east[0] == east[1] == 0.0  # held by the dam until t = 15 s
+        assert east[2] > 0 and east[4] > east[2]
+        assert r.file["grid/elevation"][:, 18:22].max() == 0.0  # the breached bed is what was simulated
+        assert [(e["time"], e["kind"]) for e in r.file["events"][()]] == [(15.0, b"breach")]

@@ -197,6 +197,10 @@ class Hazards:
             while self._pending_breaches and self._pending_breaches[0].time_s <= self.time + 1e-9:
                 self._breach(self._pending_breaches.pop(0))
 
+    @property
+    def breaches_done(self) -> int:
+        return len(self.setup.breaches) - len(self._pending_breaches)
+
     def _breach(self, breach) -> None:
         self.setup.bed = np.where(breach.mask, np.minimum(self.setup.bed, breach.level_m), self.setup.bed)
         if self.flood is not None:
@@ -243,7 +247,7 @@ class Hazards:
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         """All solver state as one ``(k, ny, nx)`` stack and a vector of scalars."""
-        arrays, scalars = [], [self.time, len(self.setup.breaches) - len(self._pending_breaches)]
+        arrays, scalars = [], [self.time, self.breaches_done]
         for solver in self._solvers():
             a, s = solver.snapshot()
             arrays += list(a)

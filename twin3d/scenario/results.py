@@ -133,6 +133,11 @@ class ResultsWriter:
         _append(f["mass_balance"], k, mass_balance)
         f.flush()
 
+    def set_elevation(self, elevation: np.ndarray) -> None:
+        """Replace /grid/elevation (a breach changed the simulated bed)."""
+        self.file["grid/elevation"][...] = np.asarray(elevation, dtype=np.float32)
+        self.file["grid/elevation"].flush()
+
     def add_event(self, time_s: float, kind: str, label: str) -> None:
         ds = self.file["events"]
         n = ds.shape[0]

@@ -148,7 +148,10 @@ def _loop(writer: ResultsWriter, hazards: Hazards, stages, times, first: int, pr
     bar = _Progress(times[-1], progress)
     try:
         for k in range(first, len(times)):
+            breached = hazards.breaches_done
             hazards.advance_to(times[k])
+            if hazards.breaches_done != breached:  # /grid/elevation is the bed actually simulated
+                writer.set_elevation(hazards.setup.display_elevation(hazards.city))
             frame = pipeline.Frame(index=k, time_s=times[k], fields=hazards.fields())
             for stage in stages:
                 stage(frame, hazards)
