@@ -23,7 +23,6 @@ to transform the footprints first; a city left in degrees is flagged with
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -111,11 +110,9 @@ def _polygons(path: Path, geometry: dict, where: str) -> list[tuple[list[np.ndar
 
 
 def _features(path: Path) -> tuple[list, dict]:
-    try:
-        with path.open("rb") as fh:
-            doc = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputError(path, f"not valid JSON: {exc}") from None
+    from twin3d.io.registry import load_json
+
+    doc = load_json(path)
     if not isinstance(doc, dict):
         raise InputError(path, "a GeoJSON document must be a JSON object")
     kind = doc.get("type")

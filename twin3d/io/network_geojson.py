@@ -14,7 +14,6 @@ member, else WGS84 as RFC 7946 says; ``to_crs`` transforms them.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,15 +46,9 @@ class _Features:
 
 
 def _load(path: Path) -> dict:
-    from twin3d.io.registry import check_readable
+    from twin3d.io.registry import load_json
 
-    try:
-        with check_readable(path).open("rb") as fh:
-            doc = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    except RecursionError:
-        raise InputError(path, "JSON nested too deeply") from None
+    doc = load_json(path)
     if isinstance(doc, dict) and doc.get("type") == "Feature":
         doc = {"type": "FeatureCollection", "features": [doc]}
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" \

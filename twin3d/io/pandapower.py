@@ -97,15 +97,9 @@ def _frame(path: Path, name: str, spec) -> _Frame:
 
 
 def _tables(path: Path) -> dict:
-    from twin3d.io.registry import check_readable
+    from twin3d.io.registry import load_json
 
-    try:
-        with check_readable(path).open("rb") as fh:
-            doc = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON ({getattr(exc, 'msg', exc)})") from None
-    except RecursionError:
-        raise InputError(path, "JSON nested too deeply") from None
+    doc = load_json(path)
     if isinstance(doc, dict) and doc.get("_class") == "pandapowerNet":
         doc = doc.get("_object")
     if not isinstance(doc, dict) or "bus" not in doc:

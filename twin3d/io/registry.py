@@ -69,6 +69,20 @@ def check_readable(path: str | os.PathLike) -> Path:
     return p
 
 
+def load_json(path: str | os.PathLike):
+    """Parse a JSON file; a missing, empty or malformed file is one InputError."""
+    import json
+
+    p = check_readable(path)
+    try:
+        with p.open("rb") as fh:
+            return json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(p, f"not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    except RecursionError:
+        raise InputError(p, "JSON nested too deeply") from None
+
+
 def _looks_like_geojson(path: Path) -> bool:
     with path.open("rb") as fh:
         head = fh.read(4096).decode("utf-8", "replace").replace(" ", "")

@@ -66,6 +66,13 @@ class TimeSeries:
             raise InputError(None, f"{what}: times must increase strictly")
         return cls(t, v, kind)
 
+    @classmethod
+    def constant(cls, value: float, what: str = "time series") -> TimeSeries:
+        return cls.from_arrays([0.0], [value], what=what)
+
+    def __call__(self, t: float) -> float:
+        return float(self.value(t))
+
     def value(self, t):
         """The value at time(s) ``t`` (s)."""
         t = np.asarray(t, dtype=np.float64)

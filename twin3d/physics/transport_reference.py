@@ -36,6 +36,7 @@ import numpy as np
 
 from twin3d.errors import InputError
 from twin3d.model.grid import Grid
+from twin3d.physics.sources import TimeSeries
 
 SCHEMES = ("upwind", "limited")
 BOUNDARIES = ("open", "closed")
@@ -63,28 +64,6 @@ def cell_field(value, shape: tuple[int, int], name: str, *, non_negative: bool =
     if non_negative and np.any(np.asarray(out) < 0):
         raise _bad(name, "values must be >= 0")
     return out
-
-
-class TimeSeries:
-    """A piecewise-linear series ``value(t)``, held constant before the first and after the last time."""
-
-    def __init__(self, times, values, name: str = "series"):
-        t = np.atleast_1d(np.asarray(times, dtype=np.float64))
-        y = np.atleast_1d(np.asarray(values, dtype=np.float64))
-        if t.ndim != 1 or y.shape != t.shape or t.size == 0:
-            raise _bad(name, "times and values must be 1-D sequences of the same non-zero length")
-        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(y))):
-            raise _bad(name, "times and values must be finite")
-        if np.any(np.diff(t) <= 0):
-            raise _bad(name, "times must increase strictly")
-        self.times, self.values = t, y
-
-    @classmethod
-    def constant(cls, value: float, name: str = "series") -> TimeSeries:
-        return cls([0.0], [value], name)
-
-    def __call__(self, t: float) -> float:
-        return float(np.interp(t, self.times, self.values))
 
 
 def face_winds(u, v, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -264,13 +243,13 @@ class TransportReference:
         if (times is None) != (scale_series is None):
             raise _bad("source", "give both times and scale_series, or neither")
         self._source_series = (TimeSeries.constant(1.0) if times is None
-                               else TimeSeries(times, scale_series, "source series"))
+                               else TimeSeries.from_arrays(times, scale_series, what="source series"))
         self._after_setup()
 
     def set_background(self, times, values=None) -> None:
         """Background ``c_bg(t)``: a constant (``values=None``) or a series over ``times`` (s)."""
         self._background = (TimeSeries.constant(float(cell_field(times, (), "background", non_negative=False)))
-                            if values is None else TimeSeries(times, values, "background"))
+                            if values is None else TimeSeries.from_arrays(times, values, what="background"))
 
     def set_concentration(self, c) -> None:
         """Set the field (scalar or ``(ny, nx)``); wall cells are set to 0."""
