@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
@@ -41,6 +42,6 @@ def test_table_output_names_the_ratio(taichi_cpu, capsys):
 
 def test_bench_command_rejects_bad_sizes():
     with pytest.raises(InputError, match="sizes"):
-        bench_command(["--sizes", "64,abc", "--arch", "cpu"])
+        bench_command(argparse.Namespace(sizes="64,abc", arch="cpu", json=False, numpy_max=64))
     with pytest.raises(InputError, match="sizes"):
-        bench_command(["--sizes", "4", "--arch", "cpu"])
+        bench_command(argparse.Namespace(sizes="4", arch="cpu", json=False, numpy_max=64))

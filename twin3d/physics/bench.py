@@ -135,32 +135,15 @@ def _check_sizes(sizes) -> tuple[int, ...]:
     return out
 
 
-def _parse(args) -> argparse.Namespace:
-    if isinstance(args, argparse.Namespace):
-        return args
-    parser = argparse.ArgumentParser(prog="twin3d bench physics", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON list of records on stdout")
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="grid sides, e.g. 512,1024")
-    parser.add_argument("--arch", default="auto", help="Taichi arch: cpu, cuda or auto")
-    parser.add_argument("--numpy-max", type=int, default=1024, help="largest grid side for the numpy reference")
-    try:
-        return parser.parse_args(list(args))
-    except SystemExit as exc:
-        if exc.code == 0:
-            raise
-        raise InputError(None, f"bad arguments for bench physics: {' '.join(map(str, args))}") from None
-
-
-def bench_command(args: Sequence[str] | argparse.Namespace = ()) -> int:
+def bench_command(ns: argparse.Namespace) -> int:
     """Entry point of ``twin3d bench physics``: initialise Taichi, run the bench; returns the exit code.
 
-    ``args`` are the words after ``physics`` (or a namespace with ``json``, ``sizes``, ``arch``
-    and optionally ``numpy_max``).
+    ``ns`` holds the CLI's ``json``, ``sizes`` (``"512,1024"`` or None for the default), ``arch``
+    and ``numpy_max``.
     """
     from twin3d.physics.arch import init_taichi
 
-    ns = _parse(args)
-    sizes = _check_sizes(ns.sizes)
+    sizes = _check_sizes(ns.sizes or DEFAULT_SIZES)
     json_out = bool(getattr(ns, "json", False))
     # Taichi prints its banner on stdout; keep stdout for the JSON alone.
     with contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext():
