@@ -173,6 +173,12 @@ def cmd_allocate(args) -> int:
     return allocate_command(args)
 
 
+def cmd_decisions(args) -> int:
+    from twin3d.mis.decisions import decisions_command
+
+    return decisions_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="twin3d", description="An open urban digital twin.")
     p.add_argument("--version", action="version", version=f"twin3d {__version__}")
@@ -237,6 +243,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--problem", type=Path, required=True, help="problem JSON (docs/allocation-format.md)")
     s.add_argument("-o", "--output", type=Path, help="solution JSON (default: stdout)")
     s.set_defaults(func=cmd_allocate)
+
+    dec = sub.add_parser("decisions", help="the decision log: add, verify, export").add_subparsers(
+        dest="decisions_action", required=True, parser_class=_Parser)
+    for action in ("add", "verify", "export"):
+        s = dec.add_parser(action)
+        s.add_argument("--log", type=Path, default=None, help="log database (default: in the data directory)")
+        s.set_defaults(func=cmd_decisions, csv=None, scenario_hash=None, frame=None, who=None, what=None,
+                       why=None, allocation=None, kpis=None)
+        if action == "export":
+            s.add_argument("--csv", type=Path, required=True)
+        if action == "add":
+            s.add_argument("--scenario-hash", required=True)
+            s.add_argument("--frame", type=int, required=True)
+            s.add_argument("--who", required=True)
+            s.add_argument("--what", required=True)
+            s.add_argument("--why", required=True)
+            s.add_argument("--allocation", help="allocation as JSON")
+            s.add_argument("--kpis", help="KPI snapshot as JSON")
 
     s = sub.add_parser("bench", help="measure the figures that matter")
     s.add_argument("what", choices=["physics", "city"])
