@@ -46,6 +46,7 @@ def test_packaged_curves_are_the_jrc_europe_table():
 def test_fraction_interpolates_between_curve_points(use, depth, expected):
     got = damage_fraction(default_curves(), np.array([use], dtype=object), np.array([depth]))
     assert got[0] == pytest.approx(expected, abs=1e-12)
+    assert damage_fraction(default_curves(), use, depth) == pytest.approx(expected, abs=1e-12)  # scalars
 
 
 def test_damage_is_fraction_times_replacement_value():

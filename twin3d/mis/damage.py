@@ -70,7 +70,7 @@ class DamageCurves:
         use = np.asarray(use, dtype=object)
         names, inverse = np.unique(use.astype(str), return_inverse=True)
         mapped = np.array([self.uses.get(u, self.default_curve) for u in names], dtype=object)
-        return mapped[inverse].reshape(use.shape)
+        return mapped[np.ravel(inverse)].reshape(use.shape)
 
 
 @lru_cache(maxsize=1)
