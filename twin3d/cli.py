@@ -249,13 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     for action in ("add", "verify", "export"):
         s = dec.add_parser(action)
         s.add_argument("--log", type=Path, default=None, help="log database (default: in the data directory)")
-        s.set_defaults(func=cmd_decisions, csv=None, scenario_hash=None, frame=None, who=None, what=None,
-                       why=None, allocation=None, kpis=None)
+        s.set_defaults(func=cmd_decisions, csv=None, scenario_hash=None, frame=None, time_s=None, who=None,
+                       what=None, why=None, allocation=None, kpis=None)
         if action == "export":
             s.add_argument("--csv", type=Path, required=True)
         if action == "add":
             s.add_argument("--scenario-hash", required=True)
             s.add_argument("--frame", type=int, required=True)
+            s.add_argument("--time-s", type=float, help="frame time, s since the scenario start")
             s.add_argument("--who", required=True)
             s.add_argument("--what", required=True)
             s.add_argument("--why", required=True)
