@@ -44,6 +44,7 @@ class Settings:
     """User settings; every field may be overridden by ``TWIN3D_<FIELD>``."""
 
     cache_dir: str = str(Path.home() / ".cache" / "twin3d")
+    data_dir: str = str(Path.home() / ".local" / "share" / "twin3d")  # the decision log: not a cache
     arch: str = "auto"
     host: str = "127.0.0.1"
     port: int = 8080

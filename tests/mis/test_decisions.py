@@ -228,5 +228,6 @@ def test_files_that_are_not_a_decision_log(tmp_path):
 
 def test_default_log_path(tmp_path):
     assert default_log_path({"TWIN3D_DATA_DIR": str(tmp_path)}) == tmp_path / "decisions.sqlite"
-    env = {"TWIN3D_CACHE_DIR": str(tmp_path / "cache" / "twin3d"), "TWIN3D_CONFIG": str(tmp_path / "none")}
-    assert default_log_path(env) == tmp_path / "cache" / "data" / "decisions.sqlite"
+    config = tmp_path / "twin3d.toml"
+    config.write_text(f'data_dir = "{tmp_path / "shared"}"\n')
+    assert default_log_path({"TWIN3D_CONFIG": str(config)}) == tmp_path / "shared" / "decisions.sqlite"

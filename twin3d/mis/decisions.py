@@ -138,13 +138,10 @@ def entry_hash(prev_hash: str, seq: int, timestamp_utc: str, content: dict) -> s
 
 
 def data_dir(environ: dict[str, str] | None = None) -> Path:
-    """Where twin3d keeps data that is not a cache: ``TWIN3D_DATA_DIR``, else ``<cache_dir>/../data``."""
+    """Where twin3d keeps data that is not a cache: the ``data_dir`` setting (``TWIN3D_DATA_DIR``)."""
     from twin3d.config import load_settings
 
-    env = os.environ if environ is None else environ
-    if env.get("TWIN3D_DATA_DIR"):
-        return Path(env["TWIN3D_DATA_DIR"])
-    return Path(load_settings(env).cache_dir).parent / "data"
+    return Path(load_settings(environ).data_dir)
 
 
 def default_log_path(environ: dict[str, str] | None = None) -> Path:
