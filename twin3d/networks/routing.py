@@ -158,4 +158,6 @@ def response_times_min(city: City, router: RoadRouter, closed_edges: np.ndarray 
     if extra_source_nodes is not None:
         src = np.r_[src, np.asarray(extra_source_nodes, dtype=np.int64).reshape(-1)]
     node_minutes = router.nearest_times_min(src, closed_edges)
+    if not router.n_nodes:
+        return np.full(len(road_node), np.inf)
     return np.where(road_node >= 0, node_minutes[np.maximum(road_node, 0)], np.inf)
