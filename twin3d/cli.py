@@ -147,22 +147,24 @@ def cmd_bench(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from twin3d.mis.stages import STAGES
     from twin3d.scenario.runner import run_scenario
 
     with _stdout_to_stderr():
         path = run_scenario(args.scenario, args.output, arch=args.arch, resume=args.resume,
-                            quick=args.quick, progress=not args.no_progress)
+                            quick=args.quick, progress=not args.no_progress, stages=STAGES)
     print(path)
     return EXIT_OK
 
 
 def cmd_ensemble(args) -> int:
+    from twin3d.mis.stages import STAGES
     from twin3d.scenario.ensemble import run_ensemble
 
     output = args.output or args.scenario.with_suffix(".ensemble.h5")
     with _stdout_to_stderr():
         run_ensemble(args.scenario, args.members, args.vary, output, scheduler=args.scheduler,
-                     quick=args.quick, seed=args.seed)
+                     quick=args.quick, seed=args.seed, stages=STAGES)
     print(output)
     return EXIT_OK
 

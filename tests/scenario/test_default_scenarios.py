@@ -21,9 +21,11 @@ def cache(tmp_path_factory):
 
 
 def run_quick(name: str):
+    from twin3d.mis.stages import STAGES
     from twin3d.scenario.runner import run_scenario
 
-    return ResultsFile(run_scenario(asset("scenarios", name), quick=True, arch="cpu", progress=False))
+    return ResultsFile(run_scenario(asset("scenarios", name), quick=True, arch="cpu", progress=False,
+                                    stages=STAGES))
 
 
 def test_there_are_the_default_scenarios():
@@ -48,6 +50,14 @@ def test_river_flood_and_barrier(cache, taichi_cpu):
         assert flooded_barrier.sum() < flooded_base.sum()
         raised = barrier.file["grid/elevation"][()] - base.file["grid/elevation"][()]
         assert raised.max() > 0.5  # the barrier is in the simulated bed
+        # the MIS stages wrote their frame outputs
+        damage = base.file["kpi/damage_eur"][()]
+        assert base.file["kpi/damage_eur"].attrs["units"] == "EUR" and np.all(np.diff(damage) >= 0)
+        assert barrier.file["kpi/damage_eur"][-1] < damage[-1]
+        status = base.file["buildings/status"][()]
+        assert status.shape == (base.n_frames, 3000) and (status[-1] & 1).sum() > 0
+        n_power = base.file["networks/power/node_ok"].shape[1]
+        assert base.file["networks/power/node_ok"][0].all() and n_power > 0
 
 
 def test_cloudburst_ponds_and_drains(cache, taichi_cpu):

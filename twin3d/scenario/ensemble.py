@@ -92,12 +92,12 @@ def member_factors(n_members: int, n_vary: int, seed: int = 0) -> np.ndarray:
     return 2 * strata - 1
 
 
-def run_member(path: str, overrides: dict, quick: bool) -> dict:
+def run_member(path: str, overrides: dict, quick: bool, stages=()) -> dict:
     """One member (runs on a Dask worker): its peak depth field and per-building peaks."""
     from twin3d.scenario.results import ResultsFile
     from twin3d.scenario.runner import run_scenario
 
-    result = run_scenario(path, overrides=overrides, quick=quick, progress=False, arch="cpu")
+    result = run_scenario(path, overrides=overrides, quick=quick, progress=False, arch="cpu", stages=stages)
     with ResultsFile(result) as r:
         depth = r.file["fields"].get("depth")
         peak_depth = depth[()].max(axis=0) if depth is not None else None
@@ -109,7 +109,7 @@ def run_member(path: str, overrides: dict, quick: bool) -> dict:
 
 def run_ensemble(path: str | Path, members: int, vary: list[str], output: Path, *,
                  scheduler: str | None = None, quick: bool = False, seed: int = 0,
-                 n_workers: int = 2) -> Path:
+                 n_workers: int = 2, stages=()) -> Path:
     """Run ``members`` varied members on Dask and write the ensemble file to ``output``."""
     from dask.distributed import Client, LocalCluster
 
@@ -130,7 +130,7 @@ def run_ensemble(path: str | Path, members: int, vary: list[str], output: Path, 
                                                   dashboard_address=None)
     with Client(scheduler or cluster) as client:
         futures = client.map(run_member, [str(Path(path).resolve())] * members, overrides,
-                             [quick] * members, pure=False)
+                             [quick] * members, [tuple(stages)] * members, pure=False)
         results = client.gather(futures)
     if cluster is not None:
         cluster.close()

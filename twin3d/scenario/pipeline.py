@@ -2,13 +2,14 @@
 
 A stage is a callable ``stage(frame, hazards)`` that reads the frame's fields and adds
 to it; ``stage.extend_layout(layout)`` declares, before the run, the datasets it will
-write.  Hazard sampling is always first; other layers (the MIS network cascade, KPIs,
-allocation) add their stages with :func:`register_stage`.
+write.  Hazard sampling is always first; the layers above (the MIS network cascade and
+KPIs) are handed in by the composition root as stage factories
+``factory(scenario, setup, city) -> stage``, since this layer may not import them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,17 +26,7 @@ class Frame:
     networks: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     status: np.ndarray | None = None
     allocation: np.ndarray | None = None
-
-
-# factories: (scenario, setup, city) -> stage
-_REGISTRY: list[Callable] = []
-
-
-def register_stage(factory: Callable) -> Callable:
-    """Add a stage factory ``factory(scenario, setup, city) -> stage`` to every run (after sampling)."""
-    if factory not in _REGISTRY:
-        _REGISTRY.append(factory)
-    return factory
+    kpis: dict[str, np.ndarray | float] = field(default_factory=dict)
 
 
 class HazardSampling:
@@ -57,6 +48,6 @@ class HazardSampling:
             frame.buildings[quantity] = func(frame.fields[name], self.cells, self.owners, self.n).astype(np.float32)
 
 
-def make_stages(scenario, setup, city) -> list:
-    """The stages of one run: hazard sampling, then the registered ones in order."""
-    return [HazardSampling(setup, city)] + [factory(scenario, setup, city) for factory in _REGISTRY]
+def make_stages(scenario, setup, city, factories: Sequence[Callable] = ()) -> list:
+    """The stages of one run: hazard sampling, then those the factories make, in order."""
+    return [HazardSampling(setup, city)] + [factory(scenario, setup, city) for factory in factories]

@@ -39,6 +39,7 @@ class ResultsLayout:
     status_flags: tuple[str, ...] = ()
     allocation_columns: tuple[str, ...] = ()
     checkpoint_shape: tuple[int, ...] = ()  # solver state, e.g. (3, ny, nx)
+    kpis: dict[str, tuple[str, str, tuple[str, ...] | None]] = field(default_factory=dict)  # units, label, columns
 
 
 def _extendable(f, name: str, shape: tuple[int, ...], dtype, compress: bool = False):
@@ -88,6 +89,12 @@ class ResultsWriter:
             _extendable(nets, f"{kind}/edge_ok", (n_edges,), "?")
         _extendable(f, "allocation", (len(lay.allocation_columns),), "f8").attrs["columns"] = list(
             lay.allocation_columns)
+        kpi = f.create_group("kpi")
+        for name, (units, label, columns) in lay.kpis.items():
+            ds = _extendable(kpi, name, (len(columns),) if columns else (), "f8")
+            ds.attrs.update(units=units, label=label)
+            if columns:
+                ds.attrs["columns"] = list(columns)
         f.create_dataset("events", shape=(0,), maxshape=(None,), dtype=EVENT_DTYPE, chunks=(64,))
         _extendable(f, "mass_balance", (len(lay.mass_balance_columns),), "f8").attrs["columns"] = list(
             lay.mass_balance_columns)
@@ -115,7 +122,7 @@ class ResultsWriter:
 
     def append_frame(self, time_s: float, fields: dict, buildings: dict, mass_balance: np.ndarray,
                      networks: dict | None = None, status: np.ndarray | None = None,
-                     allocation: np.ndarray | None = None) -> None:
+                     allocation: np.ndarray | None = None, kpis: dict | None = None) -> None:
         """Write one output frame and flush it so live readers see it."""
         f, k = self.file, self.n_frames
         _append(f["time"], k, time_s)
@@ -131,6 +138,8 @@ class ResultsWriter:
         _append(f["allocation"], k, np.zeros(len(self.layout.allocation_columns))
                 if allocation is None else allocation)
         _append(f["mass_balance"], k, mass_balance)
+        for name in self.layout.kpis:
+            _append(f["kpi"][name], k, kpis[name])
         f.flush()
 
     def set_elevation(self, elevation: np.ndarray) -> None:
@@ -168,7 +177,7 @@ class ResultsWriter:
 def _series_datasets(f):
     """Every dataset indexed by frame."""
     yield from (f["time"], f["mass_balance"], f["allocation"])
-    for group in ("fields", "buildings"):
+    for group in ("fields", "buildings", "kpi"):
         yield from f[group].values()
     for net in f["networks"].values():
         yield from net.values()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time as wallclock
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,11 @@ def _attrs(scenario: Scenario, city_path, city, key: str) -> dict:
 
 def run_scenario(path: str | Path, output: str | Path | None = None, *, arch: str = "auto",
                  resume: bool = False, quick: bool = False, progress: bool = True,
-                 overrides: dict | None = None) -> Path:
+                 overrides: dict | None = None, stages: Sequence[Callable] = ()) -> Path:
     """Run a scenario file; returns the path of its complete results file.
 
-    ``overrides`` replaces spec values before validation (ensemble members use it).
+    ``overrides`` replaces spec values before validation (ensemble members use it);
+    ``stages`` are factories of the frame stages run after hazard sampling (the MIS's).
     """
     from twin3d.physics.arch import init_taichi
 
@@ -72,7 +74,8 @@ def run_scenario(path: str | Path, output: str | Path | None = None, *, arch: st
         setup = prepare(scenario, city)
     except SpecError as exc:
         raise InputError(scenario.path, str(exc)) from None
-    key = cache.content_hash(scenario.text, city_path, setup.inputs)
+    key = cache.content_hash(scenario.text + repr([f"{f.__module__}.{f.__qualname__}" for f in stages]),
+                             city_path, setup.inputs)
     target = Path(output) if output is not None else cache.cached_results_path(key)
     if cache.is_complete_run(target, key):
         return target
@@ -82,7 +85,7 @@ def run_scenario(path: str | Path, output: str | Path | None = None, *, arch: st
         return target
     used_arch = init_taichi(arch)
     hazards = Hazards(scenario, setup, city)
-    stages = pipeline.make_stages(scenario, setup, city)
+    stages = pipeline.make_stages(scenario, setup, city, stages)
     times = scenario.output_times()
     layout = _layout(setup, city, hazards, stages)
     if resume and target.is_file():
@@ -156,7 +159,8 @@ def _loop(writer: ResultsWriter, hazards: Hazards, stages, times, first: int, pr
             for stage in stages:
                 stage(frame, hazards)
             writer.append_frame(times[k], frame.fields, frame.buildings, hazards.mass_balance_row(),
-                                 networks=frame.networks, status=frame.status, allocation=frame.allocation)
+                                 networks=frame.networks, status=frame.status, allocation=frame.allocation,
+                                 kpis=frame.kpis)
             state, extra = hazards.snapshot()
             writer.checkpoint(state, times[k], extra)
             bar.update(times[k], hazards.mass_balance_error())

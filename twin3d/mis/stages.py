@@ -1,0 +1,65 @@
+"""The MIS stages of the runner's frame pipeline: network cascade, response times and KPIs.
+
+``STAGES`` is what the composition root (the CLI) hands to
+:func:`twin3d.scenario.runner.run_scenario`; each frame then gets its building status
+flags, network states and KPI row before it is written.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin3d.mis.damage import default_curves
+from twin3d.mis.kpis import FrameInputs, compute_kpis, kpi_layout, largest_component_share
+from twin3d.networks.cascade import STATUS_FLAGS, Cascade
+from twin3d.networks.routing import RoadRouter, response_times_min
+
+
+class ManagementStage:
+    """Per frame: failures and their cascade over power, water and roads, emergency
+    response times over the open roads, and every KPI of :mod:`twin3d.mis.kpis`."""
+
+    def __init__(self, scenario, setup, city):
+        self.city, self.grid = city, setup.grid
+        self.active = city is not None and len(city.buildings) > 0
+        if not self.active:
+            return
+        self.cascade = Cascade(city)
+        road = city.networks.get("road")
+        self.router = RoadRouter(road) if road is not None and road.n_nodes else None
+        self.curves = default_curves()
+        self.depth_so_far = None
+
+    def extend_layout(self, layout) -> None:
+        if not self.active:
+            return
+        layout.networks = {kind: (net.n_nodes, net.n_edges) for kind, net in self.city.networks.items()}
+        layout.status_flags = STATUS_FLAGS
+        layout.kpis = kpi_layout(self.city.buildings.table)
+
+    def __call__(self, frame, hazards) -> None:
+        if not self.active:
+            return
+        depth = frame.fields.get("depth")
+        building_depth = frame.buildings.get("max_depth")
+        state = self.cascade.frame(depth if depth is not None else self.grid.zeros(np.float32), self.grid,
+                                   building_depth)
+        frame.status = state.status_flags()
+        frame.networks = state.networks()
+        if building_depth is not None:
+            d = np.nan_to_num(building_depth)
+            self.depth_so_far = d if self.depth_so_far is None else np.maximum(self.depth_so_far, d)
+        closed = state.road_closed_edges()
+        road = self.city.networks.get("road")
+        frame.kpis = compute_kpis(FrameInputs(
+            table=self.city.buildings.table, max_depth=building_depth, max_depth_so_far=self.depth_so_far,
+            temperature=frame.buildings.get("temperature"), concentration=frame.buildings.get("concentration"),
+            building_power=state.building_power, building_water=state.building_water,
+            facility_down=state.facility_down,
+            response_time_min=None if self.router is None else response_times_min(self.city, self.router, closed),
+            road_connectivity=None if road is None else largest_component_share(
+                road.n_nodes, road.edges, ~closed if closed is not None else np.ones(road.n_edges, bool)),
+            curves=self.curves))
+
+
+STAGES = (ManagementStage,)
