@@ -181,6 +181,12 @@ def cmd_decisions(args) -> int:
     return decisions_command(args)
 
 
+def cmd_report(args) -> int:
+    from twin3d.mis.report import report_command
+
+    return report_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="twin3d", description="An open urban digital twin.")
     p.add_argument("--version", action="version", version=f"twin3d {__version__}")
@@ -264,6 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--why", required=True)
             s.add_argument("--allocation", help="allocation as JSON")
             s.add_argument("--kpis", help="KPI snapshot as JSON")
+
+    s = sub.add_parser("report", help="KPI report of a results file, optionally against another")
+    s.add_argument("results", type=Path)
+    s.add_argument("--format", default="md", choices=["md", "csv", "json", "html"])
+    s.add_argument("--compare", type=Path, help="a second results file: side by side, with A - B")
+    s.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("bench", help="measure the figures that matter")
     s.add_argument("what", choices=["physics", "city"])
