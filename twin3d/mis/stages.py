@@ -1,4 +1,4 @@
-"""The MIS stages of the runner's frame pipeline: network cascade, response times and KPIs.
+"""The MIS stages of the runner's frame pipeline: network cascade, response times, KPIs and allocation.
 
 ``STAGES`` is what the composition root (the CLI) hands to
 :func:`twin3d.scenario.runner.run_scenario`; each frame then gets its building status
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin3d.mis.allocation_stage import AllocationStage
 from twin3d.mis.damage import default_curves
 from twin3d.mis.kpis import FrameInputs, compute_kpis, kpi_layout, largest_component_share
 from twin3d.networks.cascade import STATUS_FLAGS, Cascade
@@ -62,4 +63,4 @@ class ManagementStage:
             curves=self.curves))
 
 
-STAGES = (ManagementStage,)
+STAGES = (ManagementStage, AllocationStage)  # allocation reads the status and roads the first one writes

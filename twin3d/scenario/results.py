@@ -23,6 +23,18 @@ FORMAT_VERSION = 1
 FIELD_UNITS = {"depth": "m", "speed": "m/s", "temperature": "degC", "concentration": "kg/m3"}
 BUILDING_UNITS = {"max_depth": "m", "max_speed": "m/s", "temperature": "degC", "concentration": "kg/m3"}
 EVENT_DTYPE = np.dtype([("time", "f8"), ("kind", "S32"), ("label", "S128")])
+ASSIGNMENT_COLUMNS = ("depot_x", "depot_y", "site_x", "site_y", "units", "kind")
+REASON_BYTES = 160
+
+
+@dataclass
+class FrameAllocation:
+    """A frame's allocation: the ``/allocation`` row, and (when the layout has
+    ``allocation_rows``) its assignments (``(rows, 6)``, NaN-padded) and their reasons."""
+
+    vector: np.ndarray
+    assignments: np.ndarray | None = None
+    reasons: np.ndarray | None = None  # (rows,) bytes, at most REASON_BYTES each
 
 
 @dataclass
@@ -38,6 +50,8 @@ class ResultsLayout:
     networks: dict[str, tuple[int, int]] = field(default_factory=dict)  # kind -> (nodes, edges)
     status_flags: tuple[str, ...] = ()
     allocation_columns: tuple[str, ...] = ()
+    allocation_rows: int = 0  # > 0: /allocation_assignments and /allocation_reasons, this many rows a frame
+    allocation_kinds: tuple[str, ...] = ()  # resource kinds indexed by the assignments' kind column
     checkpoint_shape: tuple[int, ...] = ()  # solver state, e.g. (3, ny, nx)
     kpis: dict[str, tuple[str, str, tuple[str, ...] | None]] = field(default_factory=dict)  # units, label, columns
 
@@ -89,6 +103,10 @@ class ResultsWriter:
             _extendable(nets, f"{kind}/edge_ok", (n_edges,), "?")
         _extendable(f, "allocation", (len(lay.allocation_columns),), "f8").attrs["columns"] = list(
             lay.allocation_columns)
+        if lay.allocation_rows:
+            ds = _extendable(f, "allocation_assignments", (lay.allocation_rows, len(ASSIGNMENT_COLUMNS)), "f8")
+            ds.attrs.update(columns=list(ASSIGNMENT_COLUMNS), kinds=list(lay.allocation_kinds))
+            _extendable(f, "allocation_reasons", (lay.allocation_rows,), f"S{REASON_BYTES}", compress=True)
         kpi = f.create_group("kpi")
         for name, (units, label, columns) in lay.kpis.items():
             ds = _extendable(kpi, name, (len(columns),) if columns else (), "f8")
@@ -122,7 +140,7 @@ class ResultsWriter:
 
     def append_frame(self, time_s: float, fields: dict, buildings: dict, mass_balance: np.ndarray,
                      networks: dict | None = None, status: np.ndarray | None = None,
-                     allocation: np.ndarray | None = None, kpis: dict | None = None) -> None:
+                     allocation: np.ndarray | FrameAllocation | None = None, kpis: dict | None = None) -> None:
         """Write one output frame and flush it so live readers see it."""
         f, k = self.file, self.n_frames
         _append(f["time"], k, time_s)
@@ -135,12 +153,23 @@ class ResultsWriter:
         for kind, (node_ok, edge_ok) in (networks or {}).items():
             _append(f[f"networks/{kind}/node_ok"], k, node_ok)
             _append(f[f"networks/{kind}/edge_ok"], k, edge_ok)
-        _append(f["allocation"], k, np.zeros(len(self.layout.allocation_columns))
-                if allocation is None else allocation)
+        self._append_allocation(k, allocation)
         _append(f["mass_balance"], k, mass_balance)
         for name in self.layout.kpis:
             _append(f["kpi"][name], k, kpis[name])
         f.flush()
+
+    def _append_allocation(self, k: int, allocation: np.ndarray | FrameAllocation | None) -> None:
+        f, lay = self.file, self.layout
+        if not isinstance(allocation, FrameAllocation):
+            allocation = FrameAllocation(np.zeros(len(lay.allocation_columns)) if allocation is None else allocation)
+        _append(f["allocation"], k, allocation.vector)
+        if lay.allocation_rows:
+            empty = allocation.assignments is None
+            rows = np.full((lay.allocation_rows, len(ASSIGNMENT_COLUMNS)), np.nan) if empty else allocation.assignments
+            _append(f["allocation_assignments"], k, rows)
+            _append(f["allocation_reasons"], k, np.zeros(lay.allocation_rows, f"S{REASON_BYTES}")
+                    if allocation.reasons is None else allocation.reasons)
 
     def set_elevation(self, elevation: np.ndarray) -> None:
         """Replace /grid/elevation (a breach changed the simulated bed)."""
@@ -177,6 +206,7 @@ class ResultsWriter:
 def _series_datasets(f):
     """Every dataset indexed by frame."""
     yield from (f["time"], f["mass_balance"], f["allocation"])
+    yield from (f[name] for name in ("allocation_assignments", "allocation_reasons") if name in f)
     for group in ("fields", "buildings", "kpi"):
         yield from f[group].values()
     for net in f["networks"].values():
