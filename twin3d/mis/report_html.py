@@ -22,12 +22,12 @@ LEFT, RIGHT, TOP, BOTTOM = 78, 16, 34, 44
 LEGEND_ROW, LEGEND_ITEM = 18, 232
 TIME_STEPS_S = np.array([60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800])
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 75em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; white-space: normal; }
 table.meta td { text-align: left; white-space: normal; overflow-wrap: anywhere; }
-details { overflow-x: auto; }
+.scroll { overflow-x: auto; }
 .warning { background: #fff3cd; border-left: 4px solid #E69F00; padding: 0.5em 1em; }
 svg { display: block; margin: 0.5em 0; }
 code { font-size: 0.9em; }
@@ -153,7 +153,7 @@ def _html_table(header: list[str], rows: list[list[str]], css_class: str = "") -
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
     attr = f' class="{css_class}"' if css_class else ""
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def render_html(report: dict) -> str:
