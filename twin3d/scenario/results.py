@@ -245,11 +245,17 @@ class ResultsFile:
             self.file = h5py.File(self.path, "r", libver="latest", swmr=True)
         except OSError as exc:
             raise InputError(self.path, f"not a readable HDF5 results file ({exc})") from None
-        if self.file.attrs.get("format") != FORMAT:
+        try:
+            if self.file.attrs.get("format") != FORMAT:
+                raise InputError(self.path, "not a twin3d results file")
+            g = self.file["grid"].attrs
+            self.grid = Grid(tuple(g["origin"]), float(g["cell_size"]), tuple(g["shape"]))
+        except (KeyError, ValueError, TypeError) as exc:
             self.file.close()
-            raise InputError(self.path, "not a twin3d results file")
-        g = self.file["grid"].attrs
-        self.grid = Grid(tuple(g["origin"]), float(g["cell_size"]), tuple(g["shape"]))
+            raise InputError(self.path, f"damaged results file: {exc}") from None
+        except InputError:
+            self.file.close()
+            raise
 
     def refresh(self) -> int:
         """See frames appended since opening; returns the number of frames."""
