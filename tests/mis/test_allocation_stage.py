@@ -49,7 +49,8 @@ def run_frame(stage, city, depth, flags, closed_edges=()):
     edge_ok = np.ones(4, bool)
     edge_ok[list(closed_edges)] = False
     frame = Frame(0, 0.0, {}, buildings={"max_depth": np.asarray(depth, np.float32)},
-                  status=np.asarray(flags, np.uint8).reshape(n), networks={"road": (np.ones(4, bool), edge_ok)})
+                  status=np.asarray(flags, np.uint8).reshape(n), networks={"road": (np.ones(4, bool), edge_ok)},
+                  road_closed=~edge_ok)
     stage(frame, None)
     return dict(zip(stage.columns, frame.allocation.vector)), frame.allocation
 

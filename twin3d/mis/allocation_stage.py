@@ -320,8 +320,7 @@ class AllocationStage:
         if not self.active:
             return
         demands = self.demand_model.frame(frame.status, frame.buildings.get("max_depth"))
-        road = frame.networks.get("road")
-        closed = None if road is None else ~np.asarray(road[1], dtype=bool)
+        closed = frame.road_closed
         result, status = None, "no_demand"
         if len(demands["id"]):
             travel = self.travel.minutes(self.depots, demands, closed)

@@ -30,6 +30,7 @@ class ManagementStage:
         self.router = RoadRouter(road) if road is not None and road.n_nodes else None
         self.curves = default_curves()
         self.depth_so_far = None
+        self.closures = road_closures(scenario.spec, setup.grid, road)
 
     def extend_layout(self, layout) -> None:
         if not self.active:
@@ -51,6 +52,9 @@ class ManagementStage:
             d = np.nan_to_num(building_depth)
             self.depth_so_far = d if self.depth_so_far is None else np.maximum(self.depth_so_far, d)
         closed = state.road_closed_edges()
+        if closed is not None and self.closures is not None:
+            closed = closed | self.closures
+        frame.road_closed = closed
         road = self.city.networks.get("road")
         frame.kpis = compute_kpis(FrameInputs(
             table=self.city.buildings.table, max_depth=building_depth, max_depth_so_far=self.depth_so_far,
@@ -61,6 +65,23 @@ class ManagementStage:
             road_connectivity=None if road is None else largest_component_share(
                 road.n_nodes, road.edges, ~closed if closed is not None else np.ones(road.n_edges, bool)),
             curves=self.curves))
+
+
+def road_closures(spec: dict, grid, road) -> np.ndarray | None:
+    """Road edges the strategy closes: named by id, or crossed by a closure line."""
+    from twin3d.networks.fragility import edge_hazard
+    from twin3d.scenario.rasterise import polyline_mask
+
+    items = spec.get("strategy", {}).get("road_closures", [])
+    if road is None or not items:
+        return None
+    closed = np.zeros(road.n_edges, dtype=bool)
+    for item in items:
+        closed |= np.isin(road.edge_id.astype(str), item.get("edges", []))
+        if "line" in item:
+            crossed = edge_hazard(grid, polyline_mask(grid, item["line"]).astype(np.float32), road)
+            closed |= np.nan_to_num(crossed) > 0
+    return closed
 
 
 STAGES = (ManagementStage, AllocationStage)  # allocation reads the status and roads the first one writes

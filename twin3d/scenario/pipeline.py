@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin3d.scenario.rasterise import sample_max, sample_mean
+from twin3d.scenario.results import FrameAllocation
 
 
 @dataclass
@@ -25,7 +26,8 @@ class Frame:
     buildings: dict[str, np.ndarray] = field(default_factory=dict)
     networks: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     status: np.ndarray | None = None
-    allocation: np.ndarray | None = None
+    allocation: np.ndarray | FrameAllocation | None = None
+    road_closed: np.ndarray | None = None  # road edges vehicles cannot use this frame
     kpis: dict[str, np.ndarray | float] = field(default_factory=dict)
 
 
