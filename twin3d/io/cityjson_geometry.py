@@ -22,8 +22,8 @@ from itertools import chain
 
 import numpy as np
 
-from twin3d.io.triangulate import triangulate_polygon
 from twin3d.model.mesh import SURFACE_CODE, Mesh
+from twin3d.model.triangulate import triangulate_polygon
 
 # geometry type -> list levels above the surfaces (MultiSurface: surfaces directly)
 SURFACE_LEVELS = {"MultiSurface": 0, "CompositeSurface": 0, "Solid": 1, "MultiSolid": 2, "CompositeSolid": 2}

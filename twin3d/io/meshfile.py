@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from twin3d.errors import InputError
-from twin3d.io.triangulate import triangulate_polygon
 from twin3d.model import Buildings, City, ContextLayer, Mesh, complete_table, empty_table
 from twin3d.model.mesh import SURFACE_CODE
+from twin3d.model.triangulate import triangulate_polygon
 
 # 3dfier classes that are not buildings -> twin3d context layer
 CONTEXT_CLASSES = {"road": "roads", "water": "water", "terrain": "landuse", "forest": "vegetation",

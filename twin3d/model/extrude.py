@@ -195,7 +195,7 @@ def _wall_triangles(start: np.ndarray, end: np.ndarray, top_offset: int) -> np.n
 
 def _extrude_general(rings: list[np.ndarray], ground: float, height: float) -> Mesh | None:
     """One building with holes or a concave ring: earcut for floor and roof."""
-    from twin3d.io.triangulate import triangulate_polygon
+    from twin3d.model.triangulate import triangulate_polygon
 
     if not rings or len(rings[0]) < 3 or abs(_signed_area(rings[0][None])[0]) == 0.0:
         return None
