@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON list")
     s.add_argument("--sizes", default=None, help="grid sizes, e.g. 512,1024,2048")
     s.add_argument("--arch", default="auto", choices=["auto", "cpu", "cuda"])
-    s.add_argument("--numpy-max", type=int, default=1024, help="largest grid side for the numpy reference")
+    s.add_argument("--numpy-max", type=int, default=2048, help="largest grid side for the numpy reference")
     s.set_defaults(func=cmd_bench)
     return p
 

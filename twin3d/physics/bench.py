@@ -46,7 +46,7 @@ def _steps(cells: int, work: float, low: int, high: int) -> int:
     return int(min(max(work // cells, low), high))
 
 
-def run_physics_bench(sizes: Sequence[int] = DEFAULT_SIZES, json_out: bool = False, numpy_max: int = 1024,
+def run_physics_bench(sizes: Sequence[int] = DEFAULT_SIZES, json_out: bool = False, numpy_max: int = 2048,
                       dtype: str = "float32") -> list[dict]:
     """Run every solver at every size for Taichi and numpy; print a table, or JSON with ``json_out``.
 
@@ -148,5 +148,5 @@ def bench_command(ns: argparse.Namespace) -> int:
     # Taichi prints its banner on stdout; keep stdout for the JSON alone.
     with contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext():
         init_taichi(getattr(ns, "arch", "auto") or "auto")
-    run_physics_bench(sizes, json_out=json_out, numpy_max=int(getattr(ns, "numpy_max", 1024) or 1024))
+    run_physics_bench(sizes, json_out=json_out, numpy_max=ns.numpy_max)
     return 0
