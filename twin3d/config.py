@@ -56,8 +56,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     values: dict[str, object] = {}
     config_file = Path(env.get("TWIN3D_CONFIG", "twin3d.toml"))
     if config_file.is_file():
-        with config_file.open("rb") as fh:
-            values.update(tomllib.load(fh))
+        values.update(read_toml(config_file))
     for f in fields(Settings):
         key = "TWIN3D_" + f.name.upper()
         if key in env:
@@ -68,6 +67,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         if name in known:
             kwargs[name] = int(value) if known[name].type == "int" else value
     return Settings(**kwargs)
+
+
+def read_toml(path: str | os.PathLike, what: str = "settings") -> dict:
+    """A TOML file as a dict; a missing, unreadable or invalid file is one InputError."""
+    from twin3d.errors import InputError
+
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise InputError(path, f"cannot read {what} ({exc.strerror or exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not valid TOML: {exc}") from None
 
 
 def _hash_tree(root: Path, pattern: str) -> str:

@@ -100,7 +100,7 @@ GOOD_CURVE = "[curves.a]\ndepth_m = [0, 1, 2]\nfraction = [0, 0.5, 1]\n"
     (GOOD_CURVE + "[uses]\nresidential = 'b'\n", "no curve named 'b'"),
     ("default_curve = 'b'\n" + GOOD_CURVE, "no curve named 'b'"),
     (GOOD_CURVE + "[uses]\nresidential = 3\n", "map building uses"),
-    ("[curves.a\n", "not a TOML file"),
+    ("[curves.a\n", "not valid TOML"),
 ])
 def test_bad_curve_file_raises_input_error(tmp_path, text, reason):
     path = tmp_path / "bad.toml"
@@ -115,7 +115,7 @@ def test_missing_or_binary_curve_file_raises_input_error(tmp_path):
         DamageCurves.load(tmp_path / "absent.toml")
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(InputError, match="not a TOML file"):
+    with pytest.raises(InputError, match="not valid TOML"):
         DamageCurves.load(binary)
 
 

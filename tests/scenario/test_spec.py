@@ -88,7 +88,7 @@ def test_invalid_specs_name_key_and_reason(tmp_path, patch, key, reason):
 
 
 def test_invalid_toml_and_cycles(tmp_path):
-    with pytest.raises(InputError, match="invalid TOML"):
+    with pytest.raises(InputError, match="not valid TOML"):
         load_scenario(write(tmp_path, "broken.toml", "name = \n"))
     write(tmp_path, "a.toml", 'extends = "b.toml"\n')
     with pytest.raises(InputError, match="circular"):

@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import importlib
 import inspect
-import tomllib
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from twin3d.config import read_toml
 from twin3d.errors import InputError
 from twin3d.model import NETWORK_KINDS, Buildings, City, ContextLayer, Mesh, complete_table
 from twin3d.model.buildings import COLUMNS, USES
@@ -81,13 +81,7 @@ def _load(path: Path) -> dict:
     from twin3d.io.registry import check_readable
 
     check_readable(path)
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise InputError(path, "not valid TOML: not UTF-8 text") from None
+    return read_toml(path, "city recipe")
 
 
 def _type_name(types) -> str:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from twin3d.config import asset
+from twin3d.config import asset, read_toml
 from twin3d.errors import InputError
 from twin3d.mis.allocation import AllocationProblem, AllocationResult, solve
 from twin3d.model import CRITICAL_USES
@@ -45,10 +44,7 @@ def load_values(path: str | Path | None = None) -> dict:
     a positive number.
     """
     path = Path(path) if path is not None else asset("inventories", "demand_values.toml")
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(path, f"not a readable TOML file ({exc})") from None
+    values = read_toml(path, "demand values")
     for section, keys in _NUMBERS.items():
         for key in keys:
             _positive(path, values.get(section, {}).get(key), f"{section}.{key}")

@@ -15,13 +15,13 @@ array([0.325, 1.   ])
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from twin3d.config import asset, read_toml
 from twin3d.errors import InputError
 
 
@@ -52,18 +52,9 @@ class DamageCurves:
             The file is missing, not TOML, or a curve or use mapping is invalid.
         """
         if path is None:
-            from twin3d.config import asset
-
             path = asset("damage", "jrc_europe.toml")
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            raise InputError(path, f"cannot read damage curves ({exc.strerror or exc})") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(path, f"not a TOML file ({exc})") from None
-        return _from_document(doc, path)
+        return _from_document(read_toml(path, "damage curves"), path)
 
     def curve_of(self, use: np.ndarray) -> np.ndarray:
         """The curve name of each building use."""

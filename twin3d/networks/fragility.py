@@ -13,12 +13,12 @@ maximum depth sampled every half cell along its polyline (edges).
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from twin3d.config import asset, read_toml
 from twin3d.errors import InputError
 from twin3d.model import Grid, Network
 
@@ -55,17 +55,9 @@ class FragilityTable:
             When the file is missing, not TOML, or an entry is malformed.
         """
         if path is None:
-            from twin3d.config import asset
-
             path = asset("fragility", "thresholds.toml")
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                doc = tomllib.load(fh)
-        except OSError as exc:
-            raise InputError(path, f"cannot read fragility table: {exc.strerror or exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(path, f"not valid TOML: {exc}") from None
+        doc = read_toml(path, "fragility table")
         return cls(_parse(path, doc))
 
     def parameters(self, group: str, kinds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

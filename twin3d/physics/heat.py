@@ -21,13 +21,12 @@ Examples
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from twin3d.config import asset
+from twin3d.config import asset, read_toml
 from twin3d.errors import InputError
 
 SECONDS_PER_DAY = 86400.0
@@ -109,13 +108,7 @@ def load_heat_parameters(path: str | os.PathLike | None = None) -> HeatParameter
         The file is missing, not TOML, or a value is missing or out of range.
     """
     path = Path(path) if path is not None else asset("physics", "heat.toml")
-    try:
-        with open(path, "rb") as fh:
-            doc = tomllib.load(fh)
-    except OSError as exc:
-        raise InputError(path, f"cannot read heat parameters: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, f"not valid TOML: {exc}") from None
+    doc = read_toml(path, "heat parameters")
     air, classes = doc.get("air"), doc.get("classes")
     if not isinstance(air, dict) or not isinstance(classes, dict) or not classes:
         raise InputError(path, "needs an [air] table and at least one [classes.<name>] table")

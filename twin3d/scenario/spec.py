@@ -9,10 +9,10 @@ The format is documented in docs/scenario-format.md.
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin3d.config import read_toml
 from twin3d.errors import InputError
 from twin3d.model.buildings import USES
 from twin3d.scenario.schema import (
@@ -134,11 +134,7 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise InputError(path, "extends: circular or too deep chain of extends")
     if not path.is_file():
         raise InputError(path, "no such scenario file")
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"invalid TOML: {exc}") from None
+    raw = read_toml(path, "scenario")
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
