@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin3d.scenario.setup import LANDUSE, SimulationSetup
+from twin3d.scenario.schema import SpecError
+from twin3d.scenario.setup import LANDUSE, SimulationSetup, geometry_mask, raster_on_grid
 from twin3d.scenario.spec import Scenario
 
 FORCING_STEP_S = 60.0          # winds and release rates are updated this often
@@ -97,11 +98,9 @@ class Hazards:
         return solver
 
     def _cells(self, item: dict):
-        from twin3d.scenario.setup import _geometry_mask
-
-        rows, cols = np.nonzero(_geometry_mask(self.setup.grid, item) & ~self.setup.walls)
+        rows, cols = np.nonzero(geometry_mask(self.setup.grid, item) & ~self.setup.walls)
         if rows.size == 0:
-            raise ValueError("an inflow lies entirely on building cells")
+            raise SpecError("hazards.inflow", "an inflow lies entirely on building cells")
         return rows, cols
 
     def _set_rain(self, solver) -> None:
@@ -119,10 +118,8 @@ class Hazards:
         solver.set_rain(times, frames)
 
     def _raster(self, path):
-        from twin3d.scenario.setup import _raster_on_grid
-
         self.setup.inputs.append(path)
-        return np.maximum(_raster_on_grid(path, self.setup.grid, "hazards.rain.raster"), 0.0)
+        return np.maximum(raster_on_grid(path, self.setup.grid, "hazards.rain.raster"), 0.0)
 
     def _make_plume(self, releases):
         from twin3d.physics.transport import TransportSolver
@@ -175,12 +172,10 @@ class Hazards:
 
     def _cooling(self) -> np.ndarray:
         """Cooling measures as a per-cell lowering of the steady temperature (K)."""
-        from twin3d.scenario.setup import _geometry_mask
-
         cooling = self.setup.grid.zeros()
         for m in self.spec.get("strategy", {}).get("cooling", []):
             if "polygon" in m or "point" in m:
-                cooling[_geometry_mask(self.setup.grid, m)] += m.get("cooling_k", 1.0)
+                cooling[geometry_mask(self.setup.grid, m)] += m.get("cooling_k", 1.0)
         return cooling
 
     # -- stepping -------------------------------------------------------------------------------

@@ -84,7 +84,10 @@ def run_scenario(path: str | Path, output: str | Path | None = None, *, arch: st
         shutil.copyfile(cached, target)
         return target
     used_arch = init_taichi(arch)
-    hazards = Hazards(scenario, setup, city)
+    try:
+        hazards = Hazards(scenario, setup, city)
+    except SpecError as exc:
+        raise InputError(scenario.path, str(exc)) from None
     stages = pipeline.make_stages(scenario, setup, city, stages)
     times = scenario.output_times()
     layout = _layout(setup, city, hazards, stages)

@@ -88,7 +88,7 @@ def make_grid(scenario: Scenario, city: City | None, terrain: Terrain | None) ->
     return Grid((x0, y0), cell, (max(ny, 1), max(nx, 1)))
 
 
-def _raster_on_grid(path: Path, grid: Grid, key: str) -> np.ndarray:
+def raster_on_grid(path: Path, grid: Grid, key: str) -> np.ndarray:
     from twin3d.io.raster import read_raster
 
     src_grid, values, _ = read_raster(path)
@@ -123,7 +123,7 @@ def _manning(spec_value, grid: Grid, landuse: np.ndarray) -> np.ndarray:
     if isinstance(spec_value, float):
         return np.full(grid.shape, spec_value)
     if isinstance(spec_value, Path):
-        return _raster_on_grid(spec_value, grid, "grid.manning")
+        return raster_on_grid(spec_value, grid, "grid.manning")
     table = {**DEFAULT_MANNING, **({} if spec_value is None else spec_value)}
     default = table.get("default", DEFAULT_MANNING["ground"])
     per_code = np.array([table.get(name, default) for name in LANDUSE])
@@ -153,7 +153,10 @@ def prepare(scenario: Scenario, city: City | None) -> SimulationSetup:
     terrain, inputs = _terrain(scenario, city)
     grid = make_grid(scenario, city, terrain)
     check_points_inside(spec, grid.bounds)
-    bed = rasterise.terrain_on_grid(terrain, grid) if terrain is not None else grid.zeros()
+    try:
+        bed = rasterise.terrain_on_grid(terrain, grid) if terrain is not None else grid.zeros()
+    except ValueError:
+        raise SpecError("grid.terrain", "the terrain does not cover the grid's extent") from None
     ids = rasterise.building_cells(city, grid) if city is not None else np.full(grid.shape, -1, np.int32)
     landuse = _landuse(city, grid, ids)
     manning_spec = spec["grid"].get("manning")
@@ -163,15 +166,15 @@ def prepare(scenario: Scenario, city: City | None) -> SimulationSetup:
     initial = None
     if "initial_depth" in spec["grid"]:
         inputs.append(spec["grid"]["initial_depth"])
-        initial = np.maximum(_raster_on_grid(spec["grid"]["initial_depth"], grid, "grid.initial_depth"), 0)
-    breaches = [Breach(b["time_s"], _geometry_mask(grid, b), b["level_m"], b.get("label", f"breach {i + 1}"))
+        initial = np.maximum(raster_on_grid(spec["grid"]["initial_depth"], grid, "grid.initial_depth"), 0)
+    breaches = [Breach(b["time_s"], geometry_mask(grid, b), b["level_m"], b.get("label", f"breach {i + 1}"))
                 for i, b in enumerate(spec.get("hazards", {}).get("breach", []))]
     cells, owners = _sampling(city, grid, ids, spec.get("sampling", {}).get("ring_m", grid.cell_size))
     return SimulationSetup(grid, bed, ids >= 0, ids, landuse, _manning(manning_spec, grid, landuse),
                            drainage, initial, cells, owners, breaches, inputs)
 
 
-def _geometry_mask(grid: Grid, item: dict) -> np.ndarray:
+def geometry_mask(grid: Grid, item: dict) -> np.ndarray:
     if "polygon" in item:
         return rasterise.polygon_mask(grid, item["polygon"])
     if "line" in item:
