@@ -134,7 +134,7 @@ def test_generators_and_shelter_beds():
 
 @pytest.mark.parametrize("text, reason", [
     ("[pumps]\npump_rate_m3_h = -1", "pumps.pump_rate_m3_h: must be a positive number"),
-    ("not toml = = 1", "not a readable TOML file"),
+    ("not toml = = 1", "not valid TOML"),
 ])
 def test_bad_values_raise_input_error(tmp_path, text, reason):
     good = load_values()
