@@ -68,9 +68,35 @@ def cmd_import(args) -> int:
     return EXIT_OK
 
 
+def _results_summary(path: Path) -> dict | None:
+    """A results file's summary, or None when ``path`` is not one."""
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        return None
+    from twin3d.scenario.results import ResultsFile
+
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        if f.attrs.get("format") != "twin3d-results":
+            return None
+    with ResultsFile(path) as r:
+        times = r.times()
+        return {"results": str(path), "name": str(r.file.attrs.get("name", "")), "complete": r.complete,
+                "frames": r.n_frames, "end_s": float(times[-1]) if len(times) else 0.0,
+                "start": str(r.file.attrs.get("start", "")), "grid": r.grid.to_dict(),
+                "fields": sorted(r.file["fields"]), "kpis": sorted(r.file["kpi"]),
+                "content_hash": str(r.file.attrs.get("content_hash", ""))}
+
+
 def cmd_info(args) -> int:
     from twin3d.io import read
+    from twin3d.io.registry import check_readable
 
+    check_readable(args.path)
+    results = _results_summary(args.path)
+    if results is not None:
+        _print_json(results) if args.json else _print_summary(results)
+        return EXIT_OK
     with _stdout_to_stderr():
         city = read(args.path)
     summary = city.summary()

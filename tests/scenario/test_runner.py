@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,6 +76,10 @@ def test_cli_dam_break_equals_direct_solver(tmp_path, cache_env, taichi_cpu):
         assert r.file.attrs["scenario"].startswith("name")
         assert r.file.attrs["start"] == "2026-01-01T00:00:00+00:00"
         assert r.file["fields/depth"].attrs["max"] == pytest.approx(1.0, abs=1e-6)
+    info = cli("info", str(out), "--json")
+    assert info.returncode == 0, info.stderr
+    summary = json.loads(info.stdout)
+    assert summary["frames"] == 5 and summary["complete"] and summary["fields"] == ["depth", "speed"]
 
 
 def test_cached_rerun_returns_without_stepping(tmp_path, cache_env, monkeypatch):
