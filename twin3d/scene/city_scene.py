@@ -41,6 +41,12 @@ class CityScene:
         self.plotter = plotter if plotter is not None else pv.Plotter(off_screen=True)
         self.plotter.set_background("#f4f4f0")
         self.actors = {}
+        self.buildings_poly = None
+        self.results = None
+        self.water = None
+        self.building_colours = None
+        self.building_mode = "use"
+        self.frame = None
         self._add_terrain()
         for name, layer in city.layers.items():
             if layer.mesh.n_triangles:
@@ -65,6 +71,48 @@ class CityScene:
         self.buildings_poly = poly
         self.actors["buildings"] = self.plotter.add_mesh(poly, scalars="colour", rgb=True,
                                                          name="buildings", smooth_shading=False)
+        from twin3d.scene.frames import BuildingColours
+
+        self.building_colours = BuildingColours(poly)
+
+    def attach_results(self, results, building_mode: str = "depth") -> None:
+        """Attach an open ``ResultsFile``: creates the water surface actor once (when the
+        results have a depth field); frames are then shown with :meth:`apply_frame`."""
+        from twin3d.scene.frames import WaterSurface, status_names
+
+        self.results = results
+        self.building_mode = building_mode
+        b = results.file["buildings"]
+        self._status_flags = status_names(b["status"].attrs.get("flags", [])) if "status" in b else {}
+        if "depth" in results.file["fields"] and self.water is None:
+            elevation = results.file["grid/elevation"][()]
+            self.water = WaterSurface(results.grid, elevation, self.city.origin)
+            self.actors["water"] = self.water.add_to(self.plotter)
+
+    def apply_frame(self, k: int) -> None:
+        """Show frame ``k``: one read per visible field and per-building array, written in place."""
+        r = self.results
+        if r is None:
+            raise RuntimeError("attach_results() first")
+        if not 0 <= k < r.n_frames:
+            raise IndexError(f"frame {k} outside 0..{r.n_frames - 1}")
+        if self.water is not None:
+            self.water.update(r.field("depth", k))
+        self._colour_buildings(k)
+        self.frame = k
+
+    def _colour_buildings(self, k: int) -> None:
+        colours, mode = self.building_colours, self.building_mode
+        if colours is None:
+            return
+        b = self.results.file["buildings"]
+        n = len(self.city.buildings)
+        if mode == "depth" and "max_depth" in b and b["max_depth"].shape[1] == n:
+            colours.apply("depth", b["max_depth"][k])
+        elif mode == "status" and "status" in b and b["status"].shape[1] == n:
+            colours.apply("status", b["status"][k], self._status_flags)
+        elif colours.mode != "use":
+            colours.apply("use")
 
     def _add_terrain(self) -> None:
         import pyvista as pv

@@ -1,0 +1,156 @@
+"""Per-frame overlays built once and updated in place: the water surface and building colours.
+
+A timeline tick never creates actors or geometry: :meth:`WaterSurface.update` and
+:meth:`BuildingColours.apply` write into the VTK arrays that already exist and mark them
+modified, so the next render picks the new frame up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin3d.model import Grid
+
+DRY_DEPTH_M = 0.02  # shallower than this is drawn as dry ground
+DEPTH_CMAP = "Blues"  # sequential, single hue: readable for colour-blind viewers
+DEPTH_RANGE_M = (0.0, 3.0)
+DEPTH_TITLE = "Water depth (m)"
+HIDDEN_POINT = 2  # vtkDataSetAttributes.HIDDENPOINT: blanks every cell touching the point
+# Building status bits (docs/results-format.md) and their colours (Okabe-Ito), RGB 0-255.
+STATUS_COLOURS = {
+    "flooded": (0, 114, 178), "without_power": (230, 159, 0), "without_water": (86, 180, 233),
+    "down": (213, 94, 0),
+}
+STATUS_OK_COLOUR = (200, 200, 195)
+BUILDING_MODES = ("use", "depth", "status")
+
+
+class WaterSurface:
+    """The water surface over the results grid: one StructuredGrid, one actor, updated in place.
+
+    Points sit at cell centres at bed elevation + depth, shifted to the city origin.
+    Dry cells (depth < ``DRY_DEPTH_M`` or not finite) are blanked through the ghost array.
+
+    Parameters
+    ----------
+    grid : Grid
+        The results grid (origin lower-left, rows north).
+    elevation : ndarray, shape (ny, nx)
+        The simulated bed elevation (m).
+    origin : ndarray, shape (3,)
+        The city's local origin that meshes are shifted by.
+    """
+
+    def __init__(self, grid: Grid, elevation: np.ndarray, origin: np.ndarray):
+        import pyvista as pv
+
+        self.grid = grid
+        bed = np.asarray(elevation, dtype=np.float64)
+        if bed.shape != tuple(grid.shape):
+            raise ValueError(f"elevation shape {bed.shape} does not match the grid {tuple(grid.shape)}")
+        self._bed_local = (np.nan_to_num(bed, nan=float(np.nanmin(bed)) if np.isfinite(bed).any() else 0.0)
+                           - float(origin[2])).ravel()
+        x = (grid.x_centers() - float(origin[0])).astype(np.float32)
+        y = (grid.y_centers() - float(origin[1])).astype(np.float32)
+        xx, yy = np.meshgrid(x, y)  # (ny, nx): row-major ravel matches the grid's flat index
+        zz = self._bed_local.reshape(bed.shape).astype(np.float32)
+        self.surface = pv.StructuredGrid(xx, yy, zz)
+        # pyvista orders points Fortran-style over (ny, nx) arrays; keep the permutation.
+        self._order = np.arange(bed.size).reshape(bed.shape).ravel(order="F")
+        self.surface.point_data["depth"] = np.zeros(bed.size, dtype=np.float32)
+        self.surface.point_data["vtkGhostType"] = np.full(bed.size, HIDDEN_POINT, dtype=np.uint8)
+        self.depth = self.surface.point_data["depth"]
+        self.ghosts = self.surface.point_data["vtkGhostType"]
+
+    def update(self, depth: np.ndarray) -> None:
+        """Write a frame's depth (ny, nx) into the existing arrays and mark them modified."""
+        d = np.asarray(depth, dtype=np.float32).reshape(-1)[self._order]
+        wet = np.isfinite(d) & (d >= DRY_DEPTH_M)
+        d = np.where(wet, d, 0.0)
+        points = self.surface.points  # same VTK-backed buffer every call
+        points[:, 2] = self._bed_local[self._order] + d
+        self.depth[:] = d
+        self.ghosts[:] = np.where(wet, 0, HIDDEN_POINT)
+        self.surface.GetPoints().Modified()
+        for name in ("depth", "vtkGhostType"):
+            self.surface.GetPointData().GetArray(name).Modified()
+        self.surface.Modified()
+
+    def add_to(self, plotter):
+        """Add the one actor (with its scalar bar) to a plotter; returns the actor."""
+        return plotter.add_mesh(self.surface, scalars="depth", cmap=DEPTH_CMAP, clim=DEPTH_RANGE_M,
+                                name="water", smooth_shading=False,
+                                scalar_bar_args={"title": DEPTH_TITLE, "vertical": False})
+
+    def visible_cells(self) -> int:
+        """How many cells a renderer draws (dry cells are blanked)."""
+        from vtkmodules.vtkFiltersGeometry import vtkGeometryFilter
+
+        surface = vtkGeometryFilter()  # what a dataset mapper draws: blanked cells dropped
+        surface.SetInputData(self.surface)
+        surface.Update()
+        return int(surface.GetOutput().GetNumberOfCells())
+
+
+def status_names(flags_attr) -> dict[int, str]:
+    """Bit value -> flag name from a ``buildings/status`` ``flags`` attribute ("1=flooded", ...)."""
+    out = {}
+    for item in flags_attr:
+        text = item.decode() if isinstance(item, bytes) else str(item)
+        bit, _, name = text.partition("=")
+        out[int(bit)] = name
+    return out
+
+
+class BuildingColours:
+    """Rewrites the buildings' per-triangle ``colour`` array in place for a colour mode.
+
+    Parameters
+    ----------
+    poly : pyvista.PolyData
+        The buildings mesh with cell arrays ``feature`` (building index) and ``colour`` (RGB).
+    """
+
+    def __init__(self, poly):
+        self.poly = poly
+        self.feature = np.asarray(poly.cell_data["feature"])
+        self.colour = poly.cell_data["colour"]
+        self.use_colour = np.array(self.colour, copy=True)
+        self.mode = "use"
+
+    def apply(self, mode: str, values: np.ndarray | None = None, flags: dict[int, str] | None = None) -> None:
+        """Colour by ``mode``: "use" (palette), "depth" (values = max_depth per building, m)
+        or "status" (values = status bits per building; ``flags`` maps bit -> name)."""
+        if mode == "use":
+            rgb = self.use_colour
+        elif mode == "depth":
+            rgb = depth_rgb(np.asarray(values, dtype=np.float64))[self.feature]
+        elif mode == "status":
+            rgb = status_rgb(np.asarray(values), flags or {})[self.feature]
+        else:
+            raise ValueError(f"unknown building colour mode {mode!r}; expected one of {BUILDING_MODES}")
+        self.colour[:] = rgb
+        self.poly.GetCellData().GetArray("colour").Modified()
+        self.poly.Modified()
+        self.mode = mode
+
+
+def depth_rgb(depth_m: np.ndarray) -> np.ndarray:
+    """RGB (0-255, uint8) of depths through the depth colour map over the fixed 0-3 m range."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps[DEPTH_CMAP]
+    lo, hi = DEPTH_RANGE_M
+    t = np.clip((np.nan_to_num(depth_m, nan=0.0) - lo) / (hi - lo), 0.0, 1.0)
+    return (cmap(t)[:, :3] * 255).round().astype(np.uint8)
+
+
+def status_rgb(status: np.ndarray, flags: dict[int, str]) -> np.ndarray:
+    """RGB per building from status bits: the most severe set flag wins (down > flooded > ...)."""
+    rgb = np.tile(np.array(STATUS_OK_COLOUR, dtype=np.uint8), (status.size, 1))
+    severity = ("without_water", "without_power", "flooded", "down")  # later overrides earlier
+    bits = {name: bit for bit, name in flags.items()}
+    for name in severity:  # four flags, not a loop over buildings
+        if name in bits:
+            rgb[(status.astype(np.int64) & bits[name]) != 0] = STATUS_COLOURS[name]
+    return rgb
