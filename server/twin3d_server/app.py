@@ -41,24 +41,24 @@ def build_app(city, server=None, results=None):
                 ctrl.view_reset_camera = view.reset_camera
         if timeline is not None:
             with layout.footer:
-                timeline_bar(v3)
+                timeline_bar(v3, ctrl)
     server.timeline = timeline
     return server, scene
 
 
-def timeline_bar(v3) -> None:
+def timeline_bar(v3, ctrl) -> None:
     """The bottom bar: Play, Pause, Step, the Time slider, the simulated clock, the speed."""
-    v3.VBtn("Play", click="trame.trigger('timeline_play')", disabled=("playing",),
+    v3.VBtn("Play", click=ctrl.timeline_play, disabled=("playing",),
             aria_label="Play", prepend_icon="mdi-play", size="small", variant="tonal")
-    v3.VBtn("Pause", click="trame.trigger('timeline_pause')", disabled=("!playing",),
+    v3.VBtn("Pause", click=ctrl.timeline_pause, disabled=("!playing",),
             aria_label="Pause", prepend_icon="mdi-pause", size="small", variant="tonal", classes="ml-1")
-    v3.VBtn("Step", click="trame.trigger('timeline_step')", aria_label="Step",
+    v3.VBtn("Step", click=ctrl.timeline_step, aria_label="Step",
             prepend_icon="mdi-skip-next", size="small", variant="tonal", classes="ml-1")
     v3.VSlider(v_model_number=("time_index", 0), min=0, max=("Math.max(n_frames - 1, 0)",), step=1,
-               aria_label="Time", hide_details=True, density="compact", classes="mx-4",
+               label="Time", hide_details=True, density="compact", classes="mx-4",
                ticks=("Object.fromEntries(events.map(e => [e.index, e.label]))",),
                show_ticks=("events.length ? 'always' : false",))
-    v3.VChip("{{ clock }}", size="small", aria_label="Simulated time", classes="mr-2")
+    v3.VChip("{{ clock }}", size="small", id="timeline-clock", classes="mr-2")
     v3.VSelect(v_model_number=("speed", 1), items=("speeds",), label="Frames/s", aria_label="Speed",
                density="compact", hide_details=True, style="max-width: 110px")
 
