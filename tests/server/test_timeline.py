@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import numpy as np
 import pytest
@@ -62,7 +63,9 @@ def test_play_then_pause_changes_nothing_after_pause(app):
         await asyncio.sleep(0.3)
         return paused_at
 
-    paused_at = asyncio.run(play_a_while())
+    # a loop of its own in a worker thread: other tests (Playwright's sync API) may hold this thread's loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        paused_at = pool.submit(asyncio.run, play_a_while()).result(timeout=60)
     server.state.flush()
     assert paused_at >= 1 and not server.state.playing
     assert server.state.time_index == paused_at and scene.frame == paused_at
