@@ -70,15 +70,10 @@ def cmd_import(args) -> int:
 
 def _results_summary(path: Path) -> dict | None:
     """A results file's summary, or None when ``path`` is not one."""
-    import h5py
+    from twin3d.scenario.results import ResultsFile, is_results_file
 
-    if not h5py.is_hdf5(path):
+    if not is_results_file(path):
         return None
-    from twin3d.scenario.results import ResultsFile
-
-    with h5py.File(path, "r", libver="latest", swmr=True) as f:
-        if f.attrs.get("format") != "twin3d-results":
-            return None
     with ResultsFile(path) as r:
         times = r.times()
         return {"results": str(path), "name": str(r.file.attrs.get("name", "")), "complete": r.complete,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from twin3d.config import load_settings
 from twin3d.io.default_city import load_city
 
@@ -63,28 +61,13 @@ def timeline_bar(v3, ctrl) -> None:
                density="compact", hide_details=True, style="max-width: 110px")
 
 
-def is_results_file(path: str | Path | None) -> bool:
-    """Whether ``path`` is a twin3d results file (HDF5 with ``format == "twin3d-results"``)."""
-    if path in (None, "default") or not Path(path).is_file():
-        return False
-    import h5py
-
-    from twin3d.scenario.results import FORMAT
-
-    try:
-        with h5py.File(path, "r", libver="latest", swmr=True) as f:
-            return f.attrs.get("format") == FORMAT
-    except OSError:
-        return False
-
-
 def load_target(spec: str | None):
     """The city and (for a results file) the open ResultsFile to play."""
+    from twin3d.model import City
+    from twin3d.scenario.results import ResultsFile, is_results_file
+
     if not is_results_file(spec):
         return load_city(spec)[0], None
-    from twin3d.model import City
-    from twin3d.scenario.results import ResultsFile
-
     results = ResultsFile(spec)
     city_path = results.file.attrs.get("city_path", "")
     city_path = city_path.decode() if isinstance(city_path, bytes) else str(city_path)

@@ -93,7 +93,8 @@ def test_live_run_frames_appear_on_step(tmp_path, request):
 
 
 def test_serve_target_recognises_results_files(tmp_path):
-    from twin3d_server.app import is_results_file, load_target
+    from twin3d.scenario.results import is_results_file
+    from twin3d_server.app import load_target
 
     path = write_results(tmp_path / "results.h5")
     assert is_results_file(path) and not is_results_file(tmp_path / "missing.h5")

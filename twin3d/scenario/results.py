@@ -63,7 +63,34 @@ def _extendable(f, name: str, shape: tuple[int, ...], dtype, compress: bool = Fa
                             chunks=(1, *[max(1, s) for s in shape]), **kwargs)
 
 
-class ResultsWriter:
+class _Open:
+    """An open results file (``self.file``), closed once, usable as a context manager."""
+
+    def close(self) -> None:
+        if self.file.id.valid:
+            self.file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def is_results_file(path) -> bool:
+    """Whether ``path`` is a twin3d results file (HDF5 with ``format == "twin3d-results"``)."""
+    import h5py
+
+    if path in (None, "default") or not Path(path).is_file() or not h5py.is_hdf5(path):
+        return False
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            return f.attrs.get("format") == FORMAT
+    except OSError:
+        return False
+
+
+class ResultsWriter(_Open):
     """Creates the file with every dataset, switches to SWMR, then appends frames.
 
     Use as a context manager; :meth:`finish` marks the run complete after the live
@@ -192,15 +219,6 @@ class ResultsWriter:
         c["frames"][0] = self.n_frames
         self.file.flush()
 
-    def close(self) -> None:
-        if self.file.id.valid:
-            self.file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _series_datasets(f):
@@ -234,7 +252,7 @@ def finish(path: Path) -> None:
         f.attrs["complete"] = True
 
 
-class ResultsFile:
+class ResultsFile(_Open):
     """Read a results file, also while a run is still writing it (SWMR)."""
 
     def __init__(self, path: str | Path):
@@ -284,12 +302,3 @@ class ResultsFile:
     def buildings(self, name: str) -> np.ndarray:
         return self.file["buildings"][name][()]
 
-    def close(self) -> None:
-        if self.file.id.valid:
-            self.file.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
