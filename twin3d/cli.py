@@ -154,7 +154,8 @@ def cmd_city_generate(args) -> int:
 def cmd_serve(args) -> int:
     from twin3d_server.app import serve  # the only place the library reaches the app
 
-    return serve(city=args.city, host=args.host, port=args.port, open_browser=not args.no_browser)
+    return serve(args.targets, host=args.host, port=args.port, open_browser=not args.no_browser,
+                 kiosk=args.kiosk, client_render=args.client_render)
 
 
 def cmd_bench(args) -> int:
@@ -243,7 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_city_generate)
 
     s = sub.add_parser("serve", help="serve the web app")
-    s.add_argument("city", nargs="?", default=None, help="city file or recipe (default: the default city)")
+    s.add_argument("targets", nargs="*", metavar="CITY_OR_RESULTS",
+                   help="a city file or recipe, results files, scenario files (default: the default city"
+                        " and its default scenarios)")
+    s.add_argument("--kiosk", action="store_true", help="read-only consultation mode for a large screen")
+    s.add_argument("--client-render", action="store_true",
+                   help="render in the browser with vtk.js (small cities, weak servers; no water shader)")
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true")

@@ -1,85 +1,125 @@
-"""The trame app: a browser 3D view of the city (the web-app issue adds the panels)."""
+"""The trame app: compose the scene, the panels' logic and the layout (no behaviour here).
+
+Each panel is a logic class (``logic/<panel>.py``, the only code that calls the library)
+and a UI module (``ui/<panel>.py``, widgets only), joined through the shared
+:class:`~twin3d_server.context.AppContext`.
+"""
 
 from __future__ import annotations
 
 from twin3d.config import load_settings
 from twin3d.io.default_city import load_city
+from twin3d_server.context import AppContext, AppOptions
+
+DRAWER_WIDTH = {"left": 290, "right": 420}
 
 
-def build_app(city, server=None, results=None):
-    """Compose the trame server: state, the remote 3D view, the layout and, with an open
-    ``ResultsFile``, the timeline that plays it."""
+def build_app(city, server=None, targets=(), options: AppOptions | None = None):
+    """Compose the trame server for ``city``.
+
+    ``targets`` are what the scenario picker offers: open ``ResultsFile`` objects, results
+    file paths or scenario files (the catalogue runs or reuses those).  Returns
+    ``(server, ctx)``; ``ctx.panels`` holds the panels' logic objects by name.
+    """
     from trame.app import get_server
-    from trame.ui.vuetify3 import SinglePageLayout
-    from trame.widgets import vtk as vtk_widgets
-    from trame.widgets import vuetify3 as v3
 
     from twin3d.scene.city_scene import CityScene
+    from twin3d_server.logic.allocation import AllocationLogic
+    from twin3d_server.logic.authoring import AuthoringLogic
+    from twin3d_server.logic.catalog import CatalogLogic
+    from twin3d_server.logic.compare import CompareLogic
+    from twin3d_server.logic.decisions import DecisionLogic
+    from twin3d_server.logic.export import ExportLogic
+    from twin3d_server.logic.inspect import InspectLogic
+    from twin3d_server.logic.kpis import KpiLogic
+    from twin3d_server.logic.layers import LayersLogic
+    from twin3d_server.logic.mapview import MapLogic
+    from twin3d_server.logic.timeline import TimelineLogic
 
     server = server or get_server("twin3d", client_type="vue3")
-    scene = CityScene(city)
-    state, ctrl = server.state, server.controller
+    ctx = AppContext(server, CityScene(city), options or AppOptions())
+    ctx.ctrl.view_click = ctx.click
+    state = server.state
     state.trame__title = f"twin3d — {city.name}"
     state.city_name = city.name
     state.n_buildings = len(city.buildings)
-    timeline = None
-    if results is not None:
-        from twin3d_server.timeline import TimelineLogic
+    state.kiosk = ctx.options.kiosk
+    state.can_edit = ctx.allowed("planner")
+    ctx.panels = {"timeline": TimelineLogic(ctx), "layers": LayersLogic(ctx), "kpis": KpiLogic(ctx),
+                  "allocation": AllocationLogic(ctx), "decisions": DecisionLogic(ctx),
+                  "authoring": AuthoringLogic(ctx), "inspect": InspectLogic(ctx),
+                  "compare": CompareLogic(ctx), "mapview": MapLogic(ctx), "export": ExportLogic(ctx)}
+    ctx.panels["catalog"] = CatalogLogic(ctx, targets)  # last: it sets the first results
+    _layout(ctx)
+    return server, ctx
 
-        timeline = TimelineLogic(server, scene, results)
-    with SinglePageLayout(server) as layout:
-        layout.title.set_text("twin3d")
-        with layout.toolbar:
+
+def _layout(ctx) -> None:
+    from trame.ui.vuetify3 import VAppLayout
+    from trame.widgets import html
+    from trame.widgets import vuetify3 as v3
+
+    from twin3d_server.ui import (allocation, authoring, catalog, compare, decisions, export, inspect, kiosk,
+                                  kpis, layers, mapview, timeline)
+
+    with VAppLayout(ctx.server, full_height=True) as layout:
+        with v3.VAppBar(density="compact", elevation=1):
+            v3.VAppBarTitle("twin3d", classes="flex-grow-0 mr-4")
+            catalog.scenario_picker(ctx)
+            compare.compare_toggle(ctx)
             v3.VSpacer()
-            v3.VChip("{{ city_name }} · {{ n_buildings }} buildings", size="small")
-        with layout.content:
-            with v3.VContainer(fluid=True, classes="pa-0 fill-height"):
-                view = vtk_widgets.VtkRemoteView(scene.plotter.render_window, interactive_ratio=1)
-                ctrl.view_update = view.update
-                ctrl.view_reset_camera = view.reset_camera
-        if timeline is not None:
-            with layout.footer:
-                timeline_bar(v3, ctrl)
-    server.timeline = timeline
-    return server, scene
+            mapview.map_tools(ctx)
+            export.export_menu(ctx)
+            v3.VChip("{{ city_name }} · {{ n_buildings }} buildings", size="small", classes="ml-2")
+        with v3.VNavigationDrawer(location="left", width=DRAWER_WIDTH["left"], permanent=True):
+            layers.layers_panel(ctx)
+            inspect.engineer_panel(ctx)
+        with v3.VNavigationDrawer(location="right", width=DRAWER_WIDTH["right"], permanent=True):
+            kiosk.kiosk_note(ctx)
+            kpis.kpi_panel(ctx)
+            allocation.allocation_panel(ctx)
+            decisions.decision_panel(ctx)
+            authoring.authoring_panel(ctx)
+        with v3.VMain():
+            with html.Div(style="display: flex; height: 100%; min-height: 60vh;", id="views"):
+                with html.Div(style="flex: 1; position: relative;", id="view-a"):
+                    _view(ctx, ctx.scene, "view")
+                    mapview.map_overlays(ctx)
+                    inspect.pick_card(ctx)
+                compare.compare_view(ctx)
+        with v3.VFooter(app=True, height=56, classes="d-flex align-center px-3"):
+            timeline.timeline_bar(ctx)
+    return layout
 
 
-def timeline_bar(v3, ctrl) -> None:
-    """The bottom bar: Play, Pause, Step, the Time slider, the simulated clock, the speed."""
-    v3.VBtn("Play", click=ctrl.timeline_play, disabled=("playing",),
-            aria_label="Play", prepend_icon="mdi-play", size="small", variant="tonal")
-    v3.VBtn("Pause", click=ctrl.timeline_pause, disabled=("!playing",),
-            aria_label="Pause", prepend_icon="mdi-pause", size="small", variant="tonal", classes="ml-1")
-    v3.VBtn("Step", click=ctrl.timeline_step, aria_label="Step",
-            prepend_icon="mdi-skip-next", size="small", variant="tonal", classes="ml-1")
-    v3.VSlider(v_model_number=("time_index", 0), min=0, max=("Math.max(n_frames - 1, 0)",), step=1,
-               label="Time", hide_details=True, density="compact", classes="mx-4",
-               ticks=("Object.fromEntries(events.map(e => [e.index, e.label]))",),
-               show_ticks=("events.length ? 'always' : false",))
-    v3.VChip("{{ clock }}", size="small", id="timeline-clock", classes="mr-2")
-    v3.VSelect(v_model_number=("speed", 1), items=("speeds",), label="Frames/s", aria_label="Speed",
-               density="compact", hide_details=True, style="max-width: 110px")
+def _view(ctx, scene, name: str):
+    """The 3D view of ``scene``: server-rendered (default) or vtk.js (``--client-render``).
+    Sets ``ctrl.<name>_update`` / ``ctrl.<name>_reset_camera``; clicks go to ``ctrl.view_click``."""
+    from trame.widgets import vtk as vtk_widgets
+
+    kind = vtk_widgets.VtkLocalView if ctx.options.client_render else vtk_widgets.VtkRemoteView
+    extra = {} if ctx.options.client_render else {"interactive_ratio": 1}
+    view = kind(scene.plotter.render_window, interactor_events=("events", ["LeftButtonPress"]),
+                LeftButtonPress=(ctx.ctrl.view_click, "[utils.vtk.event($event)]"), **extra)
+    setattr(ctx.ctrl, f"{name}_update", view.update)
+    setattr(ctx.ctrl, f"{name}_reset_camera", view.reset_camera)
+    return view
 
 
-def load_target(spec: str | None):
-    """The city and (for a results file) the open ResultsFile to play."""
-    from twin3d.model import City
-    from twin3d.scenario.results import ResultsFile, is_results_file
+def serve(targets=(), host: str | None = None, port: int | None = None, open_browser: bool = True,
+          kiosk: bool = False, client_render: bool = False) -> int:
+    """Serve the app until interrupted; returns the exit code.
 
-    if not is_results_file(spec):
-        return load_city(spec)[0], None
-    results = ResultsFile(spec)
-    city_path = results.file.attrs.get("city_path", "")
-    city_path = city_path.decode() if isinstance(city_path, bytes) else str(city_path)
-    city = load_city(city_path)[0] if city_path else City(name=results.path.stem)
-    return city, results
+    ``targets``: city files/recipes, results files and scenario files, in any order; with no
+    city the default city is used, and with no results or scenarios its default scenarios.
+    """
+    from twin3d_server.logic.catalog import split_targets
 
-
-def serve(city: str | None = None, host: str | None = None, port: int | None = None,
-          open_browser: bool = True) -> int:
-    """Serve the app until interrupted; returns the exit code."""
     settings = load_settings()
-    loaded, results = load_target(city)
-    server, _ = build_app(loaded, results=results)
-    server.start(host=host or settings.host, port=port or settings.port, open_browser=open_browser)
+    city_spec, entries = split_targets(targets)
+    city = load_city(city_spec)[0]
+    server, _ = build_app(city, targets=entries, options=AppOptions(kiosk=kiosk, client_render=client_render))
+    host, port = host or settings.host, port or settings.port
+    print(f"twin3d serving {city.name} at http://{host}:{port}/", flush=True)
+    server.start(host=host, port=port, open_browser=open_browser)
     return 0

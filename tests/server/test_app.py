@@ -13,7 +13,8 @@ def test_app_builds_city_scene_and_renders():
     from twin3d_server.app import build_app
 
     city = national_grid_city()
-    server, scene = build_app(city, get_server("test_app_builds", client_type="vue3"))
+    server, ctx = build_app(city, get_server("test_app_builds", client_type="vue3"))
+    scene = ctx.scene
     server.state.ready()
     assert server.state.n_buildings == 2
     assert set(scene.actors) == {"terrain", "roads", "buildings"}

@@ -20,9 +20,9 @@ def app(tmp_path, request):
     from twin3d_server.app import build_app
 
     results = ResultsFile(write_results(tmp_path / "results.h5"))
-    server, scene = build_app(national_grid_city(), get_server(request.node.name, client_type="vue3"), results)
+    server, ctx = build_app(national_grid_city(), get_server(request.node.name, client_type="vue3"), [results])
     server.state.ready()
-    yield server, scene
+    yield server, ctx
     results.close()
 
 
@@ -31,35 +31,38 @@ def shown_depth(scene) -> np.ndarray:
 
 
 def test_index_change_shows_that_frame(app):
-    server, scene = app
-    assert server.state.n_frames == 3 and server.state.clock == "2026-02-09 08:00"
-    assert server.state.events == [{"index": 1, "kind": "breach", "label": "Dike breach"}]
-    server.state.time_index = 2
+    server, ctx = app
+    scene, tl = ctx.scene, ctx.panels["timeline"].data
+    assert tl.n_frames == 3 and tl.clock == "2026-02-09 08:00"
+    assert tl.events == [{"index": 1, "kind": "breach", "label": "Dike breach"}]
+    tl.time_index = 2
     server.state.flush()
     assert scene.frame == 2
     np.testing.assert_allclose(shown_depth(scene)[:, :3], 1.5, atol=1e-6)
-    assert server.state.clock == "2026-02-09 08:20"
+    assert tl.clock == "2026-02-09 08:20"
 
 
 def test_step_advances_one_frame_and_stops_at_the_end(app):
-    server, scene = app
+    server, ctx = app
+    scene, tl = ctx.scene, ctx.panels["timeline"].data
     for expected in (1, 2, 2):
         server.controller.timeline_step()
         server.state.flush()
-        assert server.state.time_index == expected and scene.frame == expected
+        assert tl.time_index == expected and scene.frame == expected
     np.testing.assert_allclose(shown_depth(scene)[:, 0], frame_depth(2)[:, 0], atol=1e-6)
 
 
 def test_play_then_pause_changes_nothing_after_pause(app):
-    server, scene = app
-    server.state.speed = 10
+    server, ctx = app
+    scene, tl = ctx.scene, ctx.panels["timeline"].data
+    tl.speed = 10
 
     async def play_a_while():
         server.controller.timeline_play()
-        assert server.state.playing
+        assert tl.playing
         await asyncio.sleep(0.25)  # ~2 frames at 10 frames/s
         server.controller.timeline_pause()
-        paused_at = server.state.time_index
+        paused_at = tl.time_index
         await asyncio.sleep(0.3)
         return paused_at
 
@@ -67,8 +70,8 @@ def test_play_then_pause_changes_nothing_after_pause(app):
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         paused_at = pool.submit(asyncio.run, play_a_while()).result(timeout=60)
     server.state.flush()
-    assert paused_at >= 1 and not server.state.playing
-    assert server.state.time_index == paused_at and scene.frame == paused_at
+    assert paused_at >= 1 and not tl.playing
+    assert tl.time_index == paused_at and scene.frame == paused_at
 
 
 def test_live_run_frames_appear_on_step(tmp_path, request):
@@ -82,22 +85,22 @@ def test_live_run_frames_appear_on_step(tmp_path, request):
     with ResultsWriter(tmp_path / "live.h5", layout, {"start": "2026-02-09T08:00:00"}) as writer:
         writer.append_frame(0.0, {"depth": frame_depth(0)}, {"max_depth": np.zeros(2)}, np.zeros(1))
         results = ResultsFile(tmp_path / "live.h5")
-        server, scene = build_app(national_grid_city(), get_server(request.node.name, client_type="vue3"), results)
+        server, ctx = build_app(national_grid_city(), get_server(request.node.name, client_type="vue3"), [results])
+        scene, tl = ctx.scene, ctx.panels["timeline"].data
         server.state.ready()
         writer.append_frame(600.0, {"depth": frame_depth(1)}, {"max_depth": np.ones(2)}, np.zeros(1))
         server.controller.timeline_step()
         server.state.flush()
-        assert server.state.n_frames == 2 and scene.frame == 1
-        assert server.state.clock == "2026-02-09 08:10"
+        assert tl.n_frames == 2 and scene.frame == 1
+        assert tl.clock == "2026-02-09 08:10"
         results.close()
 
 
-def test_serve_target_recognises_results_files(tmp_path):
+def test_serve_targets_split_into_city_and_results(tmp_path):
     from twin3d.scenario.results import is_results_file
-    from twin3d_server.app import load_target
+    from twin3d_server.logic.catalog import split_targets
 
     path = write_results(tmp_path / "results.h5")
     assert is_results_file(path) and not is_results_file(tmp_path / "missing.h5")
-    city, results = load_target(str(path))  # empty city_path: no buildings
-    assert len(city.buildings) == 0 and results.n_frames == 3
-    results.close()
+    city, entries = split_targets([str(path)])  # empty city_path: the default city is served
+    assert city is None and entries == [path]

@@ -1,0 +1,6 @@
+"""compare logic (being built)."""
+
+
+class CompareLogic:
+    def __init__(self, ctx):
+        self.ctx = ctx

@@ -1,0 +1,6 @@
+"""decisions logic (being built)."""
+
+
+class DecisionLogic:
+    def __init__(self, ctx):
+        self.ctx = ctx

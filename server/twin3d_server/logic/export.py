@@ -1,0 +1,6 @@
+"""export logic (being built)."""
+
+
+class ExportLogic:
+    def __init__(self, ctx):
+        self.ctx = ctx

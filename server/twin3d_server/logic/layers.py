@@ -1,0 +1,6 @@
+"""layers logic (being built)."""
+
+
+class LayersLogic:
+    def __init__(self, ctx):
+        self.ctx = ctx

@@ -1,0 +1,5 @@
+"""allocation UI (being built)."""
+
+
+def allocation_panel(ctx) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""authoring UI (being built)."""
+
+
+def authoring_panel(ctx) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""decisions UI (being built)."""
+
+
+def decision_panel(ctx) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""export UI (being built)."""
+
+
+def export_menu(ctx) -> None:
+    pass

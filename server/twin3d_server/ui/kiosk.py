@@ -1,0 +1,5 @@
+"""kiosk UI (being built)."""
+
+
+def kiosk_note(ctx) -> None:
+    pass

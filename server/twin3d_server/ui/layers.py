@@ -1,0 +1,5 @@
+"""layers UI (being built)."""
+
+
+def layers_panel(ctx) -> None:
+    pass
