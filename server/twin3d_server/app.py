@@ -59,8 +59,20 @@ def _layout(ctx) -> None:
     from trame.widgets import html
     from trame.widgets import vuetify3 as v3
 
-    from twin3d_server.ui import (allocation, authoring, catalog, compare, decisions, export, inspect, kiosk,
-                                  kpis, layers, mapview, timeline)
+    from twin3d_server.ui import (
+        allocation,
+        authoring,
+        catalog,
+        compare,
+        decisions,
+        export,
+        inspect,
+        kiosk,
+        kpis,
+        layers,
+        mapview,
+        timeline,
+    )
 
     with VAppLayout(ctx.server, full_height=True) as layout:
         with v3.VAppBar(density="compact", elevation=1):
