@@ -1,0 +1,113 @@
+"""The catalogue and its background runs without a browser: scenario files are run in
+subprocesses, followed, reused from the cache, and stopped with the server."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from tests.io.test_store import national_grid_city
+from tests.scenario.test_runner import dam_break_files
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWIN3D_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TWIN3D_QUICK_RUNS", raising=False)
+    return tmp_path / "cache"
+
+
+def build(request, targets, suffix=""):
+    from trame.app import get_server
+
+    from twin3d_server.app import build_app
+
+    server, ctx = build_app(national_grid_city(), get_server(request.node.name + suffix, client_type="vue3"),
+                            targets)
+    server.state.ready()
+    return server, ctx
+
+
+def poll_until(server, catalog, predicate, timeout_s=120.0):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out; statuses {catalog.data.scenarios}"
+        catalog.poll()
+        server.state.flush()
+        time.sleep(0.1)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is not a running process
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_scenario_file_is_run_becomes_active_then_is_reused(tmp_path, cache, request):
+    spec = dam_break_files(tmp_path)
+    server, ctx = build(request, [spec])
+    catalog = ctx.panels["catalog"]
+    assert [e["title"] for e in catalog.data.scenarios] == ["dam break"]
+    assert catalog.data.scenarios[0]["status"] in ("queued", "running")
+    poll_until(server, catalog, lambda: catalog.data.scenarios[0]["status"] == "complete")
+    results = ctx.results
+    assert results is not None and results.complete and results.n_frames == 5
+    assert ctx.panels["timeline"].data.n_frames == 5 and ctx.scene.frame == 0
+    assert catalog.scenario_of(results) == spec.resolve()
+    assert catalog.data.scenario_id == "s0" and catalog.data.status == "complete"
+    output = results.path
+    written = output.stat().st_mtime
+    catalog.shutdown()
+
+    # a second serve: the runner finds the complete run with the same content hash and returns at once
+    server2, ctx2 = build(request, [spec], suffix="-again")
+    catalog2 = ctx2.panels["catalog"]
+    assert catalog2.data.scenarios[0]["status"] == "cached"
+    poll_until(server2, catalog2, lambda: catalog2.entries["s0"].run.done)
+    assert catalog2.data.scenarios[0]["status"] == "cached"
+    assert ctx2.results is not None and ctx2.results.path == output and ctx2.results.complete
+    assert output.stat().st_mtime == written
+    catalog2.shutdown()
+
+
+def test_failed_run_reports_its_one_line_error(tmp_path, cache, request):
+    outside = '[[hazards.breach]]\nline = [[0.0, 0.0], [10.0, 0.0]]\ntime_s = 5\nlevel_m = 0.0\n'
+    bad_run = dam_break_files(tmp_path, extra=outside)
+    bad_spec = tmp_path / "typo.toml"
+    bad_spec.write_text('name = "typo"\ncity = "none"\n[grid]\ncell_size_mm = 2\n[time]\nduration_s = 10\n')
+    server, ctx = build(request, [bad_run, bad_spec])
+    catalog = ctx.panels["catalog"]
+    assert catalog.data.scenarios[1]["status"].startswith("failed: ")
+    assert "cell_size_mm" in catalog.data.scenarios[1]["status"]
+    poll_until(server, catalog, lambda: catalog.entries["s0"].run.done)
+    status = catalog.data.scenarios[0]["status"]
+    assert status.startswith("failed: ") and "outside the grid" in status and "\n" not in status
+    assert ctx.results is None
+    assert catalog.data.status == status  # the first entry is the chosen one: its error shows by the picker
+    catalog.shutdown()
+
+
+def test_runs_go_one_at_a_time_and_none_survive_shutdown(tmp_path, cache, request):
+    long_a = dam_break_files(tmp_path, duration_s=100000.0, interval_s=10.0)
+    (tmp_path / "b").mkdir()
+    long_b = dam_break_files(tmp_path / "b", duration_s=100000.0, interval_s=10.0)
+    server, ctx = build(request, [long_a, long_b])
+    catalog = ctx.panels["catalog"]
+    poll_until(server, catalog, lambda: ctx.results is not None)  # the first run is followed live
+    assert not ctx.results.complete and ctx.panels["timeline"].data.computing
+    assert catalog.data.scenarios[0]["status"].startswith("running")
+    assert catalog.data.scenarios[1]["status"] == "queued"
+    assert len(catalog.queue.processes()) == 1
+    pid = catalog.queue.processes()[0].pid
+    server.controller.catalog_shutdown()
+    assert not alive(pid)
+    assert catalog.queue.processes() == []
+    assert catalog.entries["s1"].run.status == "failed"
