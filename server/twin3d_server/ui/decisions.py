@@ -1,5 +1,28 @@
-"""decisions UI (being built)."""
+"""Decision form (planners) and the recent decisions of the log (everyone)."""
+
+from __future__ import annotations
+
+from trame.widgets import html
+from trame.widgets import vuetify3 as v3
 
 
 def decision_panel(ctx) -> None:
-    pass
+    ctrl, n = ctx.ctrl, ctx.panels["decisions"].typed.name
+    with html.Section(classes="pa-2", id="decision-panel", raw_attrs=['aria-label="Decisions"']):
+        html.H2("Decisions", classes="text-subtitle-1 font-weight-medium mb-1")
+        with html.Div(v_if=("can_edit",), id="decision-form"):
+            v3.VTextField(v_model=(n.title,), label="Decision", density="compact", hide_details=True, classes="mb-1")
+            v3.VTextField(v_model=(n.option,), label="Option chosen", density="compact", hide_details=True,
+                          classes="mb-1")
+            v3.VTextarea(v_model=(n.reason,), label="Reason", density="compact", hide_details=True, rows=2,
+                         auto_grow=True, classes="mb-1")
+            with html.Div(classes="d-flex align-center"):
+                v3.VBtn("Record decision", click=ctrl.decision_record, prepend_icon="mdi-gavel", size="small",
+                        color="primary", variant="tonal")
+                html.Span(f"{{{{ {n.message} }}}}", classes="text-caption ml-2", id="decision-message",
+                          raw_attrs=['aria-live="polite"'])
+        html.Div(f"{{{{ {n.error} }}}}", v_if=(n.error,), classes="text-error text-caption", role="alert")
+        html.P("No decisions recorded yet.", v_if=(f"!{n.recent}.length",), classes="text-medium-emphasis text-body-2")
+        with v3.VList(v_else=True, density="compact", classes="py-0", id="decision-list", lines="two"):
+            v3.VListItem(v_for=(f"d in {n.recent}",), key="d.seq", title=("`${d.seq}. ${d.what}`",),
+                         subtitle=("`${d.why} — ${d.who}, frame ${d.frame}, ${d.when}`",), classes="px-1")

@@ -1,5 +1,58 @@
-"""kpis UI (being built)."""
+"""KPI cards (value at the shown frame, chart with a time marker) and the report download."""
+
+from __future__ import annotations
+
+from trame.widgets import html
+from trame.widgets import vuetify3 as v3
+from trame_client.widgets.core import AbstractElement
+from trame_plotly import module as plotly_module
+
+MARKER_COLOUR = "#D55E00"
+
+
+class KpiChart(AbstractElement):
+    """A ``trame-plotly`` chart bound to client-side expressions for its data and layout (the
+    stock ``plotly.Figure`` binds one state variable of its own, which a ``v-for`` cannot give)."""
+
+    def __init__(self, data: str, layout: str, **kwargs):
+        super().__init__("trame-plotly", data=(data,), layout=(layout,), **kwargs)
+        self.server.enable_module(plotly_module)
+        self._attr_names += ["data", "layout", ("display_mode_bar", "displayModeBar"), "responsive",
+                             ("static_plot", "staticPlot")]
+
+
+def marker_layout(layout: str, marker_h: str) -> str:
+    """A JS expression: ``layout`` with a vertical line at ``marker_h`` (hours) over the plot."""
+    line = (f"{{type: 'line', xref: 'x', yref: 'paper', x0: {marker_h}, x1: {marker_h}, y0: 0, y1: 1, "
+            f"line: {{color: '{MARKER_COLOUR}', width: 2}}}}")
+    return f"({{...{layout}, shapes: [{line}]}})"
 
 
 def kpi_panel(ctx) -> None:
-    pass
+    """The KPI cards of the active results; ids ``kpi-<name>`` hold each card's value."""
+    n = ctx.panels["kpis"].typed.name
+    with html.Section(classes="pa-2", id="kpi-panel", raw_attrs=['aria-label="Key performance indicators"']):
+        with html.Div(classes="d-flex align-center mb-1"):
+            html.H2("Key figures", classes="text-subtitle-1 font-weight-medium")
+            v3.VSpacer()
+            v3.VBtn("Download report", prepend_icon="mdi-file-download-outline", size="small", variant="tonal",
+                    disabled=(f"!{n.cards}.length",),
+                    click=(f"trigger('report_download').then(t => t && utils.download({n.report_name}, t, "
+                           "'text/html'))"))
+        html.Div(f"{{{{ {n.report_error} }}}}", v_if=(n.report_error,), classes="text-error text-caption",
+                 role="alert")
+        html.P(f"{{{{ {n.note} }}}}", v_if=(f"!{n.cards}.length",), classes="text-medium-emphasis text-body-2",
+               id="kpi-empty")
+        with v3.VCard(v_for=(f"card in {n.cards}",), key="card.name", variant="outlined", density="compact",
+                      classes="mb-2"):
+            with v3.VCardItem(classes="py-1"):
+                html.Div("{{ card.label }}", classes="text-caption text-medium-emphasis")
+                html.Div(f"{{{{ {n.values}[card.name]?.text ?? '–' }}}}", id=("'kpi-' + card.name",),
+                         v_if=("!card.columns",), classes="text-h6", raw_attrs=['aria-live="polite"'])
+                with html.Div(v_else=True, id=("'kpi-' + card.name",), classes="d-flex flex-wrap ga-1 mt-1",
+                              raw_attrs=['aria-live="polite"']):
+                    v3.VChip("{{ col.name }}: {{ col.text }}", v_for=(f"col in {n.values}[card.name]?.columns "
+                                                                             "?? []",),
+                             key="col.name", size="small", variant="tonal")
+            KpiChart("card.figure.data", marker_layout("card.figure.layout", n.marker_h),
+                     display_mode_bar=False, responsive=True, style="width: 100%;")
