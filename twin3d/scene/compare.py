@@ -34,10 +34,16 @@ def frame_at_time(times_s: np.ndarray, t_s: float) -> int | None:
 
 
 def mirror_display(scene_a, scene_b) -> None:
-    """Show in ``scene_b`` the layers visible in ``scene_a`` and colour its buildings the same
-    way (takes effect with B's next frame)."""
-    for name, actor in scene_a.actors.items():
-        other = scene_b.actors.get(name)
-        if other is not None and name not in ("barriers", "pumps"):  # measures: each scene its own
-            other.SetVisibility(actor.GetVisibility())
+    """Show in ``scene_b`` the layers shown in ``scene_a`` and colour its buildings the same way
+    (the colours change with B's next frame)."""
+    if hasattr(scene_a, "layers") and hasattr(scene_b, "set_layer_visible"):
+        names_b = {layer["name"] for layer in scene_b.layers()}
+        for layer in scene_a.layers():
+            if layer["name"] in names_b:
+                scene_b.set_layer_visible(layer["name"], layer["visible"])
+    else:
+        for name, actor in scene_a.actors.items():
+            other = scene_b.actors.get(name)
+            if other is not None:
+                other.SetVisibility(actor.GetVisibility())
     scene_b.building_mode = scene_a.building_mode

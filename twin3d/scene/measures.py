@@ -114,8 +114,8 @@ class StrategyMeasures:
     Parameters
     ----------
     scene : CityScene
-        The scene to draw into; the actors are registered as ``scene.actors["barriers"]``
-        and ``scene.actors["pumps"]``.
+        The scene to draw into.  The two actors (``actors["barriers"]``, ``actors["pumps"]``)
+        are not among ``scene.actors``: they follow the results, not the layer switches.
     """
 
     def __init__(self, scene):
@@ -126,8 +126,9 @@ class StrategyMeasures:
         self.pumps = pv.PolyData()
         self.n_barriers = 0
         self.n_pumps = 0
-        for name, poly, colour in (("barriers", self.walls, BARRIER_COLOUR), ("pumps", self.pumps, PUMP_COLOUR)):
-            scene.actors[name] = _add_actor(scene.plotter, poly, colour, name)
+        self.actors = {name: _add_actor(scene.plotter, poly, colour, f"strategy_{name}")
+                       for name, poly, colour in (("barriers", self.walls, BARRIER_COLOUR),
+                                                  ("pumps", self.pumps, PUMP_COLOUR))}
 
     def show(self, results) -> None:
         """Draw the measures of ``results`` (``None``: none)."""
@@ -137,6 +138,6 @@ class StrategyMeasures:
                                 (self.pumps, pump_markers(strategy, city), "pumps")):
             poly.copy_from(new, deep=True)
             poly.Modified()
-            self.scene.actors[name].SetVisibility(bool(poly.n_cells))
+            self.actors[name].SetVisibility(bool(poly.n_cells))
         self.n_barriers = len([b for b in strategy.get("barriers", []) if len(b.get("line", [])) >= 2])
         self.n_pumps = len([p for p in strategy.get("pumps", []) if len(p.get("point", [])) >= 2])
