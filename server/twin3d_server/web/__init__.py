@@ -1,0 +1,28 @@
+"""The serving layer's security: users and tokens, sessions, login, limits, headers, the REST API.
+
+Entry points::
+
+    from twin3d_server.web import install, make_web_app, load_web_settings
+    install(server, load_web_settings(), ctx)   # single process: before server.start()
+    app = make_web_app(load_web_settings())     # aiohttp app for the multi-user launcher front
+
+Modules: ``settings`` (WebSettings), ``users`` (users file, argon2, tokens), ``sessions``
+(cookie sessions), ``ratelimit``, ``safepaths`` (files under the data root only), ``front``
+(middlewares, login), ``wsguard`` (per-session websocket secrets), ``serving`` (install),
+``api`` + ``openapi`` (REST), ``jobs`` (runs started through the API), ``geotiff``.
+See docs/security.md and docs/rest-api.md.
+"""
+
+from __future__ import annotations
+
+
+def __getattr__(name):
+    if name in ("install", "make_web_app", "SessionOptions", "NoUsers"):
+        from twin3d_server.web import serving
+
+        return getattr(serving, name)
+    if name in ("load_web_settings", "WebSettings"):
+        from twin3d_server.web import settings
+
+        return getattr(settings, name)
+    raise AttributeError(name)
