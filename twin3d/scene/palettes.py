@@ -1,0 +1,84 @@
+"""Colours of the scene and its legend: colour-blind-safe palettes (Okabe-Ito) and colour maps.
+
+Every colour here is RGB 0-255.  Continuous quantities use perceptually uniform maps that
+stay readable for colour-blind viewers (``Blues``, ``inferno``, ``cividis``, ``PuOr``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Calm, colour-blind-safe palette (Okabe-Ito based) per building use.
+USE_COLOURS = {
+    "residential": (221, 204, 170), "commercial": (86, 180, 233), "industrial": (153, 153, 153),
+    "public": (0, 158, 115), "hospital": (213, 94, 0), "school": (240, 228, 66),
+    "fire_station": (204, 51, 17), "ambulance_post": (230, 159, 0), "police": (0, 114, 178),
+    "shelter": (204, 121, 167),
+}
+USE_TITLES = {"residential": "Residential", "commercial": "Commercial", "industrial": "Industrial",
+              "public": "Public", "hospital": "Hospital", "school": "School", "fire_station": "Fire station",
+              "ambulance_post": "Ambulance post", "police": "Police", "shelter": "Shelter"}
+# Okabe-Ito: distinguishable under the common colour-vision deficiencies.
+OKABE_ITO = {
+    "orange": (230, 159, 0), "sky_blue": (86, 180, 233), "bluish_green": (0, 158, 115),
+    "yellow": (240, 228, 66), "blue": (0, 114, 178), "vermillion": (213, 94, 0),
+    "reddish_purple": (204, 121, 167), "black": (0, 0, 0), "grey": (153, 153, 153),
+}
+OUT_OF_SERVICE_COLOUR = OKABE_ITO["vermillion"]  # networks: an edge or node out of service
+DOWN_COLOUR = (40, 40, 40)  # facilities whose status has the down bit: near-black, unlike every kind colour
+NETWORK_COLOURS = {"power": OKABE_ITO["blue"], "water": OKABE_ITO["sky_blue"], "road": (85, 85, 85)}
+NETWORK_TITLES = {"power": "Power network", "water": "Water network", "road": "Road network"}
+# Allocation arrows: one colour per resource kind, in the order of the results' ``kinds``.
+ARROW_COLOURS = (OKABE_ITO["reddish_purple"], OKABE_ITO["orange"], OKABE_ITO["bluish_green"],
+                 OKABE_ITO["blue"], OKABE_ITO["yellow"], OKABE_ITO["sky_blue"], OKABE_ITO["vermillion"],
+                 OKABE_ITO["grey"])
+
+
+def hex_colour(rgb) -> str:
+    """``"#rrggbb"`` of an RGB triple (0-255)."""
+    r, g, b = (int(round(float(c))) for c in rgb[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def cmap_rgb(cmap: str, t: np.ndarray) -> np.ndarray:
+    """RGB (uint8, shape (n, 3)) of positions ``t`` in [0, 1] along the matplotlib map ``cmap``."""
+    import matplotlib
+
+    t = np.clip(np.nan_to_num(np.asarray(t, dtype=np.float64), nan=0.0), 0.0, 1.0)
+    return (matplotlib.colormaps[cmap](t)[..., :3] * 255).round().astype(np.uint8)
+
+
+def cmap_lut(cmap: str, n: int = 256) -> np.ndarray:
+    """A lookup table of ``n`` RGB (uint8) colours along ``cmap``, for per-frame indexing."""
+    return cmap_rgb(cmap, np.linspace(0.0, 1.0, n))
+
+
+def arrow_colour(kind_index: int) -> tuple[int, int, int]:
+    """The colour of allocation kind number ``kind_index``."""
+    return ARROW_COLOURS[int(kind_index) % len(ARROW_COLOURS)]
+
+
+def value_label(value: float) -> str:
+    """A short tick label: ``0.5``, ``12``, ``1.5e-04``."""
+    v = float(value)
+    if v == 0.0:
+        return "0"
+    if abs(v) >= 1e4 or abs(v) < 1e-2:
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
+def continuous_entry(title: str, units: str, cmap: str, lo: float, hi: float, n: int = 5,
+                     labels: list[str] | None = None) -> dict:
+    """A continuous legend entry: ``n`` stops evenly spaced over ``[lo, hi]`` of ``cmap``."""
+    values = np.linspace(lo, hi, n)
+    colours = cmap_rgb(cmap, np.linspace(0.0, 1.0, n))
+    labels = labels or [value_label(v) for v in values]
+    return {"title": title, "units": units, "kind": "continuous",
+            "stops": [{"colour": hex_colour(c), "label": lab} for c, lab in zip(colours, labels, strict=True)]}
+
+
+def categorical_entry(title: str, items: list[tuple[tuple[int, int, int], str]], units: str = "") -> dict:
+    """A categorical legend entry: one swatch per ``(rgb, label)``."""
+    return {"title": title, "units": units, "kind": "categorical",
+            "stops": [{"colour": hex_colour(rgb), "label": label} for rgb, label in items]}
