@@ -11,6 +11,7 @@ import asyncio
 import itertools
 
 AUTH_CHUNK_BYTES = 512  # wslink's limit for a message before the client is authenticated
+IMAGE_TOPIC = "viewport.image.push.subscription"
 
 
 class WslinkError(RuntimeError):
@@ -47,6 +48,8 @@ class WslinkClient:
         self._ids = itertools.count(1)
         self._max_chunk = AUTH_CHUNK_BYTES
         self._state_changed = asyncio.Event()
+        self.images = 0  # images the server pushed for subscribed remote views
+        self._image_arrived = asyncio.Event()
 
     async def __aenter__(self):
         await self.connect()
@@ -100,6 +103,23 @@ class WslinkClient:
     async def trigger(self, name: str, args=(), kwargs=None):
         """Call a trame trigger (a controller bound to the UI) by its trigger name."""
         return await self.call("trame.trigger", [name, list(args), kwargs or {}])
+
+    async def watch_remote_views(self) -> list[str]:
+        """Subscribe to the images of every server-rendered view, as the browser's views do;
+        returns their ids (``trame__remote_view_<n>Id`` in the state)."""
+        state = self.state or await self.get_state()
+        ids = [str(v) for k, v in sorted(state.items()) if k.startswith("trame__remote_view_") and k.endswith("Id")]
+        for view_id in ids:
+            await self.call("viewport.image.push.observer.add", [view_id])
+        return ids
+
+    def expect_image(self) -> None:
+        """Forget images already received: :meth:`image_arrived` then waits for a new one."""
+        self._image_arrived.clear()
+
+    async def image_arrived(self, timeout_s: float = 30.0) -> None:
+        """Wait until an image has arrived since :meth:`expect_image`."""
+        await asyncio.wait_for(self._image_arrived.wait(), timeout_s)
 
     async def wait_for(self, key: str, predicate, timeout_s: float = 30.0):
         """Wait until the published ``state[key]`` satisfies ``predicate``; returns the value."""
@@ -155,9 +175,13 @@ class WslinkClient:
     def _dispatch(self, payload: dict) -> None:
         rpc_id = str(payload.get("id", ""))
         if rpc_id.startswith("publish:"):
-            if rpc_id.split(":")[1] == "trame.state.topic" and isinstance(payload.get("result"), dict):
+            topic = rpc_id.split(":")[1]
+            if topic == "trame.state.topic" and isinstance(payload.get("result"), dict):
                 self.state.update(payload["result"])
                 self._state_changed.set()
+            elif topic == IMAGE_TOPIC:
+                self.images += 1
+                self._image_arrived.set()
             return
         future = self._pending.get(rpc_id)
         if future is None or future.done():
