@@ -277,6 +277,8 @@ def check_fields(data: dict, schema: dict) -> dict:
                 raise json_error(400, f"missing field {key!r}")
             continue
         value = data[key]
+        if kind is int and isinstance(value, float) and value.is_integer():
+            data[key] = value = int(value)  # JSON Schema's integer: 3.0 is one
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise json_error(400, f"{key!r} must be an integer")
         if kind is str and (not isinstance(value, str) or not value.strip()):

@@ -83,6 +83,9 @@ def _schemas() -> dict:
         "Inventory": {**obj, "required": ["id", "format"], "properties": {
             "id": {"type": "string"}, "format": {"enum": ["csv", "json"]}, "departments": {"type": "integer"},
             "depots": {"type": "integer"}, "kinds": {"type": "array", "items": {"type": "string"}}}},
+        "InventoryBody": {**obj, "required": ["departments", "depots"], "additionalProperties": False, "properties": {
+            "departments": {"type": "array", "items": {**obj, "required": ["id"]}},
+            "depots": {"type": "array", "items": {**obj, "required": ["id", "department", "resources"]}}}},
         "NewRun": {**obj, "required": ["scenario"], "additionalProperties": False, "properties": {"scenario": _ID}},
         "Run": {**obj, "required": ["id", "status", "scenario", "results", "status_url"], "properties": {
             "id": {"type": "string"}, "status": {"enum": ["queued", "running", "complete", "failed"]},
@@ -108,7 +111,7 @@ def _paths() -> dict:
     rid = _path_param("id")
     body = {"required": True, "content": {"application/json": {"schema": _ref("NewDecision")}}}
     inventory = {"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
-                                               "application/json": {"schema": {"type": "object"}}}}
+                                               "application/json": {"schema": _ref("InventoryBody")}}}
     return {
         "/api/openapi.json": {"get": _op("This document", "viewer", _json({"type": "object"}, "OpenAPI 3"))},
         "/api/whoami": {"get": _op("Who the caller is", "viewer", _json(_ref("Identity"), "identity"))},
