@@ -73,7 +73,8 @@ def _vertex_colours(dataset, n_points: int, triangles: np.ndarray, cell: np.ndar
 
 
 def frame_surfaces(scene) -> dict[str, dict]:
-    """The scene's surfaces as drawn now, in local coordinates (z up, shifted to the origin).
+    """The city's surfaces as drawn now, in local coordinates (z up, shifted to the origin):
+    terrain, context layers, buildings and the water surface, those visible.
 
     Returns
     -------
@@ -82,11 +83,15 @@ def frame_surfaces(scene) -> dict[str, dict]:
         "building" (n,) or None}}`` for the buildings, the terrain, the context layers and
         the water surface (wet cells only); empty surfaces are left out.
     """
+    from twin3d.scene.picking import drawn_dataset
+
+    layers = [n for n in scene.actors if n in scene.city.layers or n.removeprefix("context_") in scene.city.layers]
     out = {}
-    for name, actor in scene.actors.items():
-        if not actor.GetVisibility():
+    for name in ("terrain", *layers, "buildings", "water"):
+        actor = scene.actors.get(name)
+        if actor is None or not actor.GetVisibility():
             continue
-        data = actor.GetMapper().GetInput()
+        data = drawn_dataset(actor)
         if data is None:
             continue
         import pyvista as pv

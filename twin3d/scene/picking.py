@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 PICK_TOLERANCE = 0.0005  # fraction of the window diagonal, for lines and points
-NETWORK_EDGE_ARRAY = "edge"  # cell array of a network actor: the edge index of each cell
+NETWORK_EDGE_ARRAY = "edge"  # cell arrays of a network actor: the edge or node each cell draws (-1: neither)
+NETWORK_NODE_ARRAY = "node"
+MOVING_ACTORS = ("water", "heat", "plume", "allocation")  # rewritten per frame: picked without a locator
 
 
 @dataclass
@@ -33,6 +35,16 @@ class Pick:
                 "point": None if self.point is None else [float(v) for v in self.point]}
 
 
+def drawn_dataset(actor):
+    """The dataset an actor's mapper draws, brought up to date (pyvista may put a pass-through
+    algorithm in front of the mapper, whose output is empty until the pipeline runs)."""
+    mapper = actor.GetMapper()
+    upstream = mapper.GetInputAlgorithm() if mapper.GetNumberOfInputConnections(0) else None
+    if upstream is not None:
+        upstream.Update()
+    return mapper.GetInput()
+
+
 def _picker(scene):
     """The scene's cell picker, made once, with a cell locator per static dataset
     (buildings, terrain, context layers): a pick then costs milliseconds, not a scan."""
@@ -47,9 +59,9 @@ def _picker(scene):
         cache["located"] = {}
     located = cache["located"]
     for name, actor in scene.actors.items():
-        if name == "water" or not actor.GetPickable():  # water points move every frame: no locator
+        if name in MOVING_ACTORS or not actor.GetPickable():
             continue
-        data = actor.GetMapper().GetInput()
+        data = drawn_dataset(actor)
         if data is None or located.get(name, (None,))[0] is data:
             continue
         if name in located:
@@ -88,9 +100,12 @@ def pick_at(scene, x: float, y: float) -> Pick:
     point = np.array(picker.GetPickPosition(), dtype=np.float64) + scene.city.origin
     cell = int(picker.GetCellId())
     building = None
-    if name == "buildings" and cell >= 0:
-        feature = actor.GetMapper().GetInput().GetCellData().GetArray("feature")
-        building = int(feature.GetValue(cell)) if feature is not None else None
+    if cell >= 0 and name is not None:
+        # the buildings' triangles carry "feature"; facility glyphs carry the "building" they mark
+        array = {"buildings": "feature", "facilities": "building"}.get(name)
+        values = drawn_dataset(actor).GetCellData().GetArray(array) if array else None
+        if values is not None and cell < values.GetNumberOfTuples():
+            building = int(values.GetValue(cell))
     return Pick(name, building, point, cell if cell >= 0 else None)
 
 
@@ -105,10 +120,18 @@ def _value(array, cell: int):
 
 
 def _network_kind(city, actor_name: str) -> str | None:
-    """The network an actor draws: its name is the kind, or ends with it (``network_power``)."""
+    """The network an actor draws: ``network_<kind>`` (CityScene), or the kind itself."""
     for kind in city.networks:
-        if actor_name == kind or actor_name.endswith(("_" + kind, ":" + kind, "/" + kind)):
+        if actor_name in (kind, f"network_{kind}"):
             return kind
+    return None
+
+
+def _layer_name(city, actor_name: str) -> str | None:
+    """The context layer an actor draws: its own name, or ``context_<name>`` where the name is taken."""
+    for name in (actor_name, actor_name.removeprefix("context_")):
+        if name in city.layers:
+            return name
     return None
 
 
@@ -117,8 +140,8 @@ def cell_attributes(scene, pick: Pick) -> dict:
     that cell, plus the feature it belongs to where the scene knows it.
 
     Context layers (cell array ``feature``) add the feature's id, kind and source
-    attributes; network actors (named after the network kind, with a cell array
-    ``edge``) add the edge's id, kind, end nodes, length, capacity and attributes.
+    attributes; network actors (``network_<kind>``, cell arrays ``edge`` and ``node``, -1
+    where the cell draws the other kind) add the edge's or node's id, kind and attributes.
 
     Returns
     -------
@@ -130,23 +153,25 @@ def cell_attributes(scene, pick: Pick) -> dict:
     actor = scene.actors.get(pick.actor) if pick.actor else None
     if actor is None or pick.cell is None:
         return out
-    data = actor.GetMapper().GetInput()
-    cells = data.GetCellData()
+    cells = drawn_dataset(actor).GetCellData()
     for i in range(cells.GetNumberOfArrays()):
         array = cells.GetAbstractArray(i)
         if array is not None and array.GetName() and pick.cell < array.GetNumberOfTuples():
             out["cell_data"][array.GetName()] = _value(array, pick.cell)
-    city = scene.city
-    feature = out["cell_data"].get("feature")
-    if pick.actor in city.layers and isinstance(feature, int):
-        layer = city.layers[pick.actor]
-        if 0 <= feature < layer.n_features:
-            out["feature"] = {"id": str(layer.feature_id[feature]), "kind": str(layer.feature_kind[feature]),
-                              "attributes": dict(layer.attributes[feature])}
+    city, data = scene.city, out["cell_data"]
+    layer = _layer_name(city, pick.actor)
+    feature = data.get("feature")
+    if layer is not None and isinstance(feature, int) and 0 <= feature < city.layers[layer].n_features:
+        lay = city.layers[layer]
+        out["feature"] = {"layer": layer, "id": str(lay.feature_id[feature]), "kind": str(lay.feature_kind[feature]),
+                          "attributes": dict(lay.attributes[feature])}
     kind = _network_kind(city, pick.actor)
-    edge = out["cell_data"].get(NETWORK_EDGE_ARRAY)
-    if kind is not None and isinstance(edge, int):
-        out["feature"] = network_edge(city.networks[kind], edge)
+    if kind is not None:
+        edge, node = data.get(NETWORK_EDGE_ARRAY, -1), data.get(NETWORK_NODE_ARRAY, -1)
+        if isinstance(edge, int) and edge >= 0:
+            out["feature"] = network_edge(city.networks[kind], edge)
+        elif isinstance(node, int) and node >= 0:
+            out["feature"] = network_node(city.networks[kind], node)
     return out
 
 
@@ -160,3 +185,22 @@ def network_edge(network, k: int) -> dict | None:
             "from": str(network.node_id[a]), "to": str(network.node_id[b]),
             "length_m": float(network.edge_length[k]), "capacity": capacity if np.isfinite(capacity) else None,
             "attributes": dict(network.edge_attributes[k])}
+
+
+def network_node(network, k: int) -> dict | None:
+    """Node ``k`` of a network as a plain dict (id, kind, capacity, attributes)."""
+    if not 0 <= k < len(network.node_id):
+        return None
+    capacity = float(network.node_capacity[k])
+    return {"network": network.kind, "id": str(network.node_id[k]), "kind": str(network.node_kind[k]),
+            "capacity": capacity if np.isfinite(capacity) else None, "attributes": dict(network.node_attributes[k])}
+
+
+def display_position(scene, point) -> tuple[float, float]:
+    """The display pixel (origin lower-left) where a point in the city CRS is drawn now."""
+    renderer = scene.plotter.renderer
+    local = np.asarray(point, dtype=np.float64).reshape(3) - scene.city.origin
+    renderer.SetWorldPoint(*local, 1.0)
+    renderer.WorldToDisplay()
+    x, y, _ = renderer.GetDisplayPoint()
+    return float(x), float(y)
