@@ -18,8 +18,7 @@ from twin3d_server.launcher.settings import SECRET_ENV, LauncherSettings
 
 APPLICATION = "twin3d"
 READY_LINE = "twin3d session ready"
-SESSION_PATH = "/session/${port}/ws"  # the front (or nginx) routes it to the session's port
-SESSION_URL = "ws://USE_HOST" + SESSION_PATH  # trame's client puts in the page's host and ws/wss
+SESSION_URL = "ws://USE_HOST/session/${port}/ws"  # trame's client puts in the page's host and ws/wss
 USER_PATTERN = r"^[A-Za-z0-9._@+-]{1,64}$"
 CODE_PATTERN = r"^[A-Z0-9]{0,16}$"
 MODES = ("own", "present", "follow")
@@ -30,6 +29,12 @@ def front_url(settings: LauncherSettings) -> str:
     host = settings.host if settings.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{settings.port}"
+
+
+def session_url(settings: LauncherSettings) -> str:
+    """The websocket URL a browser gets (the front, or nginx, routes the path to the session's port)."""
+    prefix = f"{settings.host_index}-" if settings.host_index else ""
+    return f"ws://USE_HOST/session/{prefix}${{port}}/ws"
 
 
 def session_command(settings: LauncherSettings, targets=(), python: str = sys.executable) -> list[str]:
@@ -61,7 +66,7 @@ def launcher_config(settings: LauncherSettings, run_dir: str | os.PathLike, targ
             "endpoint": "launcher",
             "content": "",
             "proxy_file": str(run_dir / "proxy-mapping.txt"),
-            "sessionURL": SESSION_URL,
+            "sessionURL": session_url(settings),
             "timeout": settings.start_timeout_s,
             "log_dir": str(run_dir / "logs"),
             "fields": ["id", "sessionURL"],
@@ -76,7 +81,8 @@ def launcher_config(settings: LauncherSettings, run_dir: str | os.PathLike, targ
         "properties": {},
         "apps": {APPLICATION: {"cmd": session_command(settings, targets, python), "ready_line": READY_LINE}},
         "twin3d": {"idle_timeout_s": settings.idle_timeout_s, "memory_mb": settings.memory_mb,
-                   "max_sessions": settings.max_sessions, "consultation_hours": settings.consultation_hours},
+                   "max_sessions": settings.max_sessions, "consultation_hours": settings.consultation_hours,
+                   "host_index": settings.host_index},
     }
 
 

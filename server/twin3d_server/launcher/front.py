@@ -147,6 +147,7 @@ class LauncherFront:
         self.consultation_s = float(extra.get("consultation_hours", 12.0)) * 3600
         self.max_consultations = 4 * int(extra.get("max_sessions", 8))
         self.start_timeout_s = float(config["configuration"]["timeout"])
+        self.host_index = int(extra.get("host_index", 0))
         self.sessions = SessionManager(config, ProxyMappingManagerTXT(config["configuration"]["proxy_file"]))
         self.processes = SessionProcesses(config)
         self.consultations: dict[str, Consultation] = {}
@@ -342,8 +343,10 @@ def make_routes(front: LauncherFront, client_index: str, static_dirs: dict[str, 
         return await front.launch(await front.identity(request), mode, code)
 
     async def session_ws(request):
-        port = int(request.match_info["port"])
-        session = front.live_session(port)
+        index, _, port = request.match_info["key"].rpartition("-")
+        if int(index or 0) != front.host_index:
+            raise web.HTTPNotFound(text="a session of another launcher host")
+        session = front.live_session(int(port))
         if session is None:
             raise web.HTTPNotFound(text="no such session")
         return await _relay_websocket(request, session)
@@ -428,7 +431,7 @@ def make_routes(front: LauncherFront, client_index: str, static_dirs: dict[str, 
     routes = [web.get("/", landing), web.get("/app", app_slash),
               web.get("/app/", app_index), web.get("/app/index.html", app_index),
               web.post("/launcher/", launch), web.post("/launcher", launch),
-              web.get(r"/session/{port:\d{1,5}}/ws", session_ws),
+              web.get(r"/session/{key:(?:\d{1,3}-)?\d{1,5}}/ws", session_ws),
               web.post("/consultations", consultation_new), web.delete("/consultations/{code}", consultation_end),
               web.get("/join", join), web.get("/join/{code}", join),
               web.post("/relay/{code}", relay_publish), web.get("/relay/{code}", relay_subscribe),

@@ -29,6 +29,8 @@ class LauncherSettings:
     memory_mb : address-space cap (RLIMIT_AS) of each session process, in MiB; 0 for none.
     run_dir : where the generated launcher configuration and session logs go ("" = a new private temp dir).
     consultation_hours : a join code expires this long after it was created.
+    host_index : this launcher host's place behind a shared proxy (0: the only or first host); session
+        websocket paths of host ``i > 0`` are ``/session/<i>-<port>/ws``.
     """
 
     host: str = "127.0.0.1"
@@ -41,6 +43,7 @@ class LauncherSettings:
     memory_mb: int = 6144
     run_dir: str = ""
     consultation_hours: float = 12.0
+    host_index: int = 0
 
     @property
     def last_port(self) -> int:
@@ -91,6 +94,8 @@ def load_launcher_settings(environ: dict[str, str] | None = None, **overrides) -
         raise ValueError("launcher max_sessions must be at least 1")
     if not (1024 <= settings.first_port and settings.last_port <= 65535):
         raise ValueError("launcher session ports must lie in 1024..65535")
+    if settings.host_index < 0:
+        raise ValueError("launcher host_index must be 0 or more")
     if settings.first_port <= settings.port <= settings.last_port:
         raise ValueError(f"the launcher port {settings.port} lies in the session ports")
     return settings
