@@ -449,8 +449,11 @@ class CityScene:
                 out.append(continuous_entry("Water depth", "m", DEPTH_CMAP, lo, hi, labels=labels))
         for name, overlay in self.overlays.items():
             if self._shown(name):
+                from twin3d.scene.overlays import overlay_labels
+
                 s = overlay.style
-                out.append(continuous_entry(s.title, s.units, s.cmap, *overlay.range))
+                out.append(continuous_entry(s.title, s.units, s.cmap, *overlay.range,
+                                            labels=overlay_labels(s, overlay.range)))
         shown_networks = [k for k in self.networks if self._shown(f"network_{k}")]
         if shown_networks:
             items = [(NETWORK_COLOURS.get(k, (120, 120, 120)), f"{NETWORK_TITLES.get(k, k)}: in service")

@@ -195,19 +195,17 @@ class BuildingColours:
 
 def depth_rgb(depth_m: np.ndarray) -> np.ndarray:
     """RGB (0-255, uint8) of depths through the depth colour map over the fixed 0-3 m range."""
-    import matplotlib
+    from twin3d.scene.palettes import lut_rgb
 
-    cmap = matplotlib.colormaps[DEPTH_CMAP]
     lo, hi = DEPTH_RANGE_M
-    t = np.clip((np.nan_to_num(depth_m, nan=0.0) - lo) / (hi - lo), 0.0, 1.0)
-    return (cmap(t)[:, :3] * 255).round().astype(np.uint8)
+    return lut_rgb(DEPTH_CMAP, (np.nan_to_num(depth_m, nan=0.0) - lo) / (hi - lo))
 
 
 def damage_rgb(fraction: np.ndarray) -> np.ndarray:
     """RGB (0-255, uint8) of damage fractions (0-1) through the damage colour map."""
-    from twin3d.scene.palettes import cmap_rgb
+    from twin3d.scene.palettes import lut_rgb
 
-    return cmap_rgb(DAMAGE_CMAP, np.clip(np.nan_to_num(fraction, nan=0.0), 0.0, 1.0))
+    return lut_rgb(DAMAGE_CMAP, np.nan_to_num(fraction, nan=0.0))
 
 
 class BuildingDamage:

@@ -21,7 +21,9 @@ class OverlayStyle:
 
     ``lift`` (m) raises the drape above the simulated bed; cells below ``threshold`` (a share of
     the range above its low end) are blanked, ``None`` draws every cell.  ``default_range`` is
-    used when the field carries no ``min``/``max`` attributes yet (a live run).
+    used when the field carries no ``min``/``max`` attributes yet (a live run).  ``log_decades``
+    draws ``log10`` of the field over that many decades below its maximum (plumes span orders of
+    magnitude); values below are blanked.
     """
 
     field: str
@@ -32,21 +34,33 @@ class OverlayStyle:
     opacity: float
     lift: float
     threshold: float | None = None
+    log_decades: float | None = None
 
 
 HEAT = OverlayStyle("temperature", "Air temperature", "°C", "inferno", (15.0, 45.0), 0.55, 2.0)
 PLUME = OverlayStyle("concentration", "Plume concentration", "kg/m³", "cividis", (0.0, 1e-3), 0.6, 30.0,
-                     threshold=0.02)
+                     log_decades=3.0)
 OVERLAYS = {"heat": HEAT, "plume": PLUME}
 
 
 def field_range(dataset, style: OverlayStyle) -> tuple[float, float]:
     """The fixed colour range of a results field: its ``min``/``max`` attributes (written when the
-    run finished), else the style's default."""
+    run finished), else the style's default; for log overlays ``(log10(max) - decades, log10(max))``."""
     lo, hi = dataset.attrs.get("min"), dataset.attrs.get("max")
     if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
-        return style.default_range
+        lo, hi = style.default_range
+    if style.log_decades is not None:
+        top = float(np.log10(max(float(hi), 1e-30)))
+        return top - style.log_decades, top
     return float(lo), float(hi)
+
+
+def overlay_labels(style: OverlayStyle, value_range: tuple[float, float], n: int = 5) -> list[str]:
+    """Tick labels of an overlay's legend in the field's own units (log overlays: ``10**v``)."""
+    from twin3d.scene.palettes import value_label
+
+    values = np.linspace(value_range[0], value_range[1], n)
+    return [value_label(10.0**v if style.log_decades is not None else v) for v in values]
 
 
 class FieldOverlay:
@@ -90,6 +104,10 @@ class FieldOverlay:
         overlays, values below the threshold are blanked."""
         v = np.asarray(values, dtype=np.float32).reshape(-1)[self._order]
         shown = np.isfinite(v)
+        if self.style.log_decades is not None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                v = np.log10(np.where(shown & (v > 0), v, np.nan)).astype(np.float32)
+            shown = np.isfinite(v) & (v >= self.range[0])
         if self.style.threshold is not None:
             lo, hi = self.range
             shown &= v > lo + self.style.threshold * (hi - lo)

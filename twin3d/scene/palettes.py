@@ -6,6 +6,8 @@ stay readable for colour-blind viewers (``Blues``, ``inferno``, ``cividis``, ``P
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 # Calm, colour-blind-safe palette (Okabe-Ito based) per building use.
@@ -48,9 +50,19 @@ def cmap_rgb(cmap: str, t: np.ndarray) -> np.ndarray:
     return (matplotlib.colormaps[cmap](t)[..., :3] * 255).round().astype(np.uint8)
 
 
+@lru_cache(maxsize=32)
 def cmap_lut(cmap: str, n: int = 256) -> np.ndarray:
-    """A lookup table of ``n`` RGB (uint8) colours along ``cmap``, for per-frame indexing."""
-    return cmap_rgb(cmap, np.linspace(0.0, 1.0, n))
+    """A lookup table of ``n`` RGB (uint8) colours along ``cmap`` (made once per map), for per-frame indexing."""
+    lut = cmap_rgb(cmap, np.linspace(0.0, 1.0, n))
+    lut.flags.writeable = False
+    return lut
+
+
+def lut_rgb(cmap: str, t: np.ndarray, n: int = 256) -> np.ndarray:
+    """RGB (uint8) of positions ``t`` in [0, 1] through the cached ``n``-colour table of ``cmap``:
+    a per-frame colouring without calling matplotlib."""
+    t = np.clip(np.nan_to_num(np.asarray(t, dtype=np.float64), nan=0.0), 0.0, 1.0)
+    return cmap_lut(cmap, n)[np.rint(t * (n - 1)).astype(np.intp)]
 
 
 def arrow_colour(kind_index: int) -> tuple[int, int, int]:
