@@ -108,6 +108,6 @@ def _quality(ctx, n) -> None:
                       style="height: 16px;"):
             html.Span(f"{{{{ {n.quality}.labels[i] }}}}", classes="text-caption", style="width: 60px;")
             html.Div(style=(f"{{ width: {n.quality}.shares[i] * 1.4 + 'px', height: '10px', "
-                            "background: #0072b2 }",))
+                            "background: '#0072b2' }",))
             html.Span("{{ count }}", classes="text-caption ml-1")
         html.Div(f"Degenerate faces: {{{{ {n.quality}.degenerate }}}}", classes="text-caption")
