@@ -63,6 +63,7 @@ def kpi_figure(time_h: np.ndarray, values: np.ndarray, columns: list[str] | None
                         "range": [float(time_h[0]), float(time_h[-1])] if len(time_h) > 1 else None},
               "yaxis": {"title": {"text": units, "font": {"size": 10}}, "tickfont": {"size": 10},
                         "rangemode": "tozero"},
+              "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},  # the marker's
               "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
     if columns:
         layout["margin"]["b"] = 52

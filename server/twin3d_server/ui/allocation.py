@@ -26,18 +26,19 @@ def allocation_panel(ctx) -> None:
 
 
 def _kind_table(n) -> None:
-    with v3.VTable(density="compact", classes="text-body-2", id="allocation-kinds"):
+    with v3.VTable(density="compact", classes="text-caption", id="allocation-kinds",
+                   style="--v-table-header-height: 28px; --v-table-row-height: 26px;"):
         with html.Thead():
             with html.Tr():
-                html.Th("units")
+                html.Th("kind", classes="px-1")
                 for q in QUANTITY_HEADERS:
-                    html.Th(q, classes="text-right")
+                    html.Th(q, classes="text-right px-1")
         with html.Tbody():
             with html.Tr(v_for=(f"row in {n.kinds}",), key="row.kind"):
-                html.Td("{{ row.kind }}")
-                for q in QUANTITY_HEADERS:
-                    html.Td(f"{{{{ row.{q} }}}}", classes=("text-right" if q != "unmet" else
-                                                            ("row.unmet > 0 ? 'text-right text-error' : 'text-right'",)))
+                html.Td("{{ row.kind }}", classes="px-1 text-no-wrap")
+                for q in QUANTITY_HEADERS[:-1]:
+                    html.Td(f"{{{{ row.{q} }}}}", classes="text-right px-1")
+                html.Td("{{ row.unmet }}", classes=("row.unmet > 0 ? 'text-right px-1 text-error' : 'text-right px-1'",))
 
 
 def _costs(n) -> None:

@@ -21,11 +21,16 @@ class KpiChart(AbstractElement):
                              ("static_plot", "staticPlot")]
 
 
-def marker_layout(layout: str, marker_h: str) -> str:
-    """A JS expression: ``layout`` with a vertical line at ``marker_h`` (hours) over the plot."""
-    line = (f"{{type: 'line', xref: 'x', yref: 'paper', x0: {marker_h}, x1: {marker_h}, y0: 0, y1: 1, "
-            f"line: {{color: '{MARKER_COLOUR}', width: 2}}}}")
-    return f"({{...{layout}, shapes: [{line}]}})"
+def with_marker(data: str, marker_h: str) -> str:
+    """A JS expression: the traces of ``data`` and a vertical line at ``marker_h`` (hours).
+
+    The line is a trace on the hidden 0-1 axis ``y2`` (see ``kpi_figure``), not a layout shape:
+    trame-plotly 3.1.2 redraws on new data (``Plotly.react``) but its relayout path is broken
+    (it calls ``Plotly(...)`` instead of ``Plotly.relayout``), so a moved shape would not show.
+    """
+    line = (f"{{type: 'scatter', mode: 'lines', x: [{marker_h}, {marker_h}], y: [0, 1], yaxis: 'y2', "
+            f"hoverinfo: 'skip', showlegend: false, line: {{color: '{MARKER_COLOUR}', width: 2}}}}")
+    return f"[...{data}, {line}]"
 
 
 def kpi_panel(ctx) -> None:
@@ -54,5 +59,7 @@ def kpi_panel(ctx) -> None:
                     v3.VChip("{{ col.name }}: {{ col.text }}", v_for=(f"col in {n.values}[card.name]?.columns "
                                                                              "?? []",),
                              key="col.name", size="small", variant="tonal")
-            KpiChart("card.figure.data", marker_layout("card.figure.layout", n.marker_h),
-                     display_mode_bar=False, responsive=True, style="width: 100%;")
+            # v-memo: the chart is redrawn when the marker moves or the series change, not on every render
+            KpiChart(with_marker("card.figure.data", n.marker_h), "card.figure.layout",
+                     v_memo=f"[{n.marker_h}, card.figure]", display_mode_bar=False, responsive=True,
+                     style=("`width: 100%; height: ${card.figure.layout.height}px`",))
