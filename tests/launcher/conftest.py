@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from typing import NamedTuple
 
 import pytest
+
+
+class Front(NamedTuple):
+    url: str  # the public side
+    relay: str  # the relay's unix socket (session processes only)
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +40,11 @@ def front_factory(tmp_path):
 
     started = []
 
-    def start(targets, max_sessions: int = 2, idle_timeout_s: int = 60, memory_mb: int = 6144) -> str:
-        proc, url = start_front(targets, max_sessions, memory_mb, idle_timeout_s,
-                                run_dir=str(tmp_path / f"run{len(started)}"))
+    def start(targets, max_sessions: int = 2, idle_timeout_s: int = 60, memory_mb: int = 6144) -> Front:
+        run_dir = tmp_path / f"run{len(started)}"
+        proc, url = start_front(targets, max_sessions, memory_mb, idle_timeout_s, run_dir=str(run_dir))
         started.append(proc)
-        return url
+        return Front(url, str(run_dir / "relay.sock"))
 
     yield start
     for proc in started:

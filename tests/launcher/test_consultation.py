@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 
 from tests.launcher.conftest import launch, run, ws_url
+from twin3d_server.launcher.broadcast import relay_client
 from twin3d_server.launcher.wsclient import WslinkClient
 
 TIME = "TimelineState__time_index"
@@ -19,7 +20,8 @@ async def _open(http, url):
 
 
 def test_followers_track_the_presenter_and_cannot_drive(targets, front_factory):
-    url = front_factory(targets, max_sessions=3)
+    front = front_factory(targets, max_sessions=3)
+    url = front.url
 
     async def scenario():
         out = {}
@@ -43,21 +45,26 @@ def test_followers_track_the_presenter_and_cannot_drive(targets, front_factory):
                 # ... and the next move of the presenter brings it back in line
                 await cp.update_state({TIME: 4})
                 out["tracked_again"] = await cf.wait_for(TIME, lambda v: v == 4, timeout_s=30)
-            # the relay takes views only from the presenter's secret, and subscribers only with a follower's
+            # the relay is not on the public side at all ...
+            async with http.post(f"{url}/relay/{code}", json={}) as r:
+                out["public_relay"] = r.status
+        # ... and on its private socket it takes views only from the presenter's secret, subscribers
+        # only with a follower's
+        relay, relay_url = relay_client(f"unix:{front.relay}", code)
+        async with relay:
             view = {"scenario_id": "s0", "time_index": 0, "camera": {}}
             statuses = []
             for secret in (follower["secret"], "", "x" * 43):
-                async with http.post(f"{url}/relay/{code}", json=view,
-                                     headers={"Authorization": f"Bearer {secret}"}) as r:
+                async with relay.post(relay_url, json=view, headers={"Authorization": f"Bearer {secret}"}) as r:
                     statuses.append(r.status)
-            async with http.post(f"{url}/relay/{code}", json={"time_index": -5},
-                                 headers={"Authorization": f"Bearer {presenter['secret']}"}) as r:
+            async with relay.post(relay_url, json={"time_index": -5},
+                                  headers={"Authorization": f"Bearer {presenter['secret']}"}) as r:
                 statuses.append(r.status)
             out["publish"] = statuses
             subscribe = []
             for secret in (presenter["secret"], ""):
                 try:
-                    async with http.ws_connect(f"{url}/relay/{code}", headers={"Authorization": f"Bearer {secret}"}):
+                    async with relay.ws_connect(relay_url, headers={"Authorization": f"Bearer {secret}"}):
                         subscribe.append(101)
                 except aiohttp.WSServerHandshakeError as exc:
                     subscribe.append(exc.status)
@@ -69,5 +76,6 @@ def test_followers_track_the_presenter_and_cannot_drive(targets, front_factory):
     assert out["tracked"] == 3 and out["tracked_again"] == 4
     assert out["presenter_after_follower_moved"] == 3
     assert out["second_presenter"] == 409 and out["unknown_code"] == 404
+    assert out["public_relay"] in (404, 405)
     assert out["publish"] == [403, 403, 403, 400]
     assert out["subscribe"] == [403, 403]

@@ -16,7 +16,7 @@ TIME = "TimelineState__time_index"
 
 
 def test_a_wrong_or_missing_secret_is_refused(targets, front_factory):
-    url = front_factory(targets, max_sessions=1)
+    url = front_factory(targets, max_sessions=1).url
 
     async def scenario():
         async with aiohttp.ClientSession() as http:
@@ -44,7 +44,7 @@ def test_a_wrong_or_missing_secret_is_refused(targets, front_factory):
 
 
 def test_two_planners_are_isolated_and_a_third_browser_gets_the_full_page(targets, front_factory):
-    url = front_factory(targets, max_sessions=2)
+    url = front_factory(targets, max_sessions=2).url
 
     async def scenario():
         async with aiohttp.ClientSession() as http:
@@ -71,7 +71,7 @@ def test_two_planners_are_isolated_and_a_third_browser_gets_the_full_page(target
 
 
 def test_an_idle_session_exits_and_frees_its_slot(targets, front_factory):
-    url = front_factory(targets, max_sessions=1, idle_timeout_s=2)
+    url = front_factory(targets, max_sessions=1, idle_timeout_s=2).url
 
     async def scenario():
         async with aiohttp.ClientSession() as http:

@@ -1,9 +1,9 @@
 """Consultation broadcast: a presenter's scenario, time and camera, mirrored one way to followers.
 
 The presenter's process publishes ``{scenario_id, time_index, camera}`` to the front's relay
-(``POST <relay>/<code>``, authenticated by the presenter's own session secret).  Each follower is
-a process of its own (a kiosk, so a viewer) that subscribes to ``<relay>/<code>`` (a websocket,
-authenticated by the follower's session secret) and applies what it receives to its own state.
+(``POST /relay/<code>`` on the front's private unix socket, authenticated by the presenter's own
+session secret).  Each follower is a process of its own (a kiosk, so a viewer) that subscribes to
+``/relay/<code>`` (a websocket, authenticated by the follower's session secret) and applies what it receives to its own state.
 Nothing flows back: a follower's clients can move only their own process, and the relay accepts
 publishes only from the presenter's secret.
 """
@@ -20,6 +20,17 @@ log = logging.getLogger(__name__)
 PUBLISH_INTERVAL_S = 0.1  # at most ten updates a second reach the relay
 RECONNECT_S = (0.5, 1, 2, 5)
 CAMERA_KEYS = ("position", "focal_point", "view_up")
+
+
+def relay_client(relay: str, code: str, **session_options):
+    """An aiohttp client session and the URL of consultation ``code`` on the relay (``unix:<socket>``
+    for the front's private socket, or an http URL)."""
+    import aiohttp
+
+    if relay.startswith("unix:"):
+        connector = aiohttp.UnixConnector(path=relay[len("unix:"):])
+        return aiohttp.ClientSession(connector=connector, **session_options), f"http://twin3d-relay/relay/{code}"
+    return aiohttp.ClientSession(**session_options), f"{relay.rstrip('/')}/{code}"
 
 
 # --- the mirrored view ----------------------------------------------------------------------
@@ -97,7 +108,8 @@ class Presenter:
 
     def __init__(self, ctx, relay_url: str, code: str, secret: str):
         self.ctx = ctx
-        self.url = f"{relay_url.rstrip('/')}/{code}"
+        self.relay, self.code = relay_url, code
+        self.url = None
         self._headers = {"Authorization": f"Bearer {secret}"}
         self._last_sent = None
         self._task = None
@@ -124,7 +136,7 @@ class Presenter:
         import aiohttp
 
         if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+            self._http, self.url = relay_client(self.relay, self.code, timeout=aiohttp.ClientTimeout(total=5))
         try:
             async with self._http.post(self.url, json=view, headers=self._headers) as response:
                 if response.status == 204:
@@ -147,7 +159,7 @@ class Follower:
 
     def __init__(self, ctx, relay_url: str, code: str, secret: str):
         self.ctx = ctx
-        self.url = f"{relay_url.rstrip('/')}/{code}"
+        self.relay, self.code = relay_url, code
         self._headers = {"Authorization": f"Bearer {secret}"}
         self.received = 0
         self._task = None
@@ -161,10 +173,11 @@ class Follower:
         import aiohttp
 
         attempt = 0
-        async with aiohttp.ClientSession() as http:
+        http, url = relay_client(self.relay, self.code)
+        async with http:
             while True:
                 try:
-                    async with http.ws_connect(self.url, headers=self._headers, heartbeat=30,
+                    async with http.ws_connect(url, headers=self._headers, heartbeat=30,
                                                max_msg_size=64 * 1024) as ws:
                         attempt = 0
                         async for message in ws:

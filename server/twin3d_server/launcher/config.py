@@ -24,11 +24,12 @@ CODE_PATTERN = r"^[A-Z0-9]{0,16}$"
 MODES = ("own", "present", "follow")
 
 
-def front_url(settings: LauncherSettings) -> str:
-    """How session processes reach the front (its relay) on this host."""
-    host = settings.host if settings.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.port}"
+RELAY_SOCKET = "relay.sock"  # in the run directory: only this user's processes reach the relay
+
+
+def relay_address(run_dir: str | os.PathLike) -> str:
+    """Where session processes reach the front's relay: a unix socket in the private run directory."""
+    return f"unix:{Path(run_dir) / RELAY_SOCKET}"
 
 
 def session_url(settings: LauncherSettings) -> str:
@@ -37,13 +38,14 @@ def session_url(settings: LauncherSettings) -> str:
     return f"ws://USE_HOST/session/{prefix}${{port}}/ws"
 
 
-def session_command(settings: LauncherSettings, targets=(), python: str = sys.executable) -> list[str]:
+def session_command(settings: LauncherSettings, run_dir: str | os.PathLike, targets=(),
+                    python: str = sys.executable) -> list[str]:
     """The session process's command line, with wslink's ``${...}`` placeholders for what
     differs per session (port, role, user, mode, join code)."""
     escaped = [str(Path(t).resolve() if Path(t).exists() else t).replace("$", "$$") for t in targets]
     return [python, "-m", "twin3d_server.launcher.session", "--port", "${port}", "--host", settings.session_host,
             "--secret-env", SECRET_ENV, "--role", "${role}", "--user", "${user}", "--mode", "${mode}",
-            "--code", "${code}", "--relay", front_url(settings) + "/relay",
+            "--code", "${code}", "--relay", relay_address(run_dir),
             "--timeout", str(settings.idle_timeout_s), *escaped]
 
 
@@ -79,7 +81,7 @@ def launcher_config(settings: LauncherSettings, run_dir: str | os.PathLike, targ
         },
         "resources": [{"host": settings.session_host, "port_range": [settings.first_port, settings.last_port]}],
         "properties": {},
-        "apps": {APPLICATION: {"cmd": session_command(settings, targets, python), "ready_line": READY_LINE}},
+        "apps": {APPLICATION: {"cmd": session_command(settings, run_dir, targets, python), "ready_line": READY_LINE}},
         "twin3d": {"idle_timeout_s": settings.idle_timeout_s, "memory_mb": settings.memory_mb,
                    "max_sessions": settings.max_sessions, "consultation_hours": settings.consultation_hours,
                    "host_index": settings.host_index},

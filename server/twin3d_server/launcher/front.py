@@ -10,9 +10,12 @@ Routes (all relative to the front's root):
 ``POST /consultations``      a planner opens a consultation: a join code
 ``DELETE /consultations/{code}``  its owner ends it
 ``GET /join/{code}``         a follower screen's link (also ``GET /join?code=``)
+``GET /status``              sessions in use (admin)
+
+and, on a second listener (a unix socket in the private run directory, for session processes only):
+
 ``POST /relay/{code}``       the presenter's process publishes its view (Bearer: its session secret)
 ``GET /relay/{code}``        a follower's process subscribes (websocket; Bearer: its session secret)
-``GET /status``              sessions in use (admin)
 
 Sessions, ports and processes are wslink's launcher classes (``SessionManager``,
 ``ResourceManager``, ``ProcessManager``) driven from the generated configuration; what goes into a
@@ -389,6 +392,31 @@ def make_routes(front: LauncherFront, client_index: str, static_dirs: dict[str, 
         prefix = "../" if "code" in request.match_info else ""
         raise web.HTTPSeeOther(f"{prefix}app/?follow={code}")
 
+    async def status(request):
+        who = await front.identity(request)
+        if who is None or not who.may("admin"):
+            raise web.HTTPForbidden(text="admin only")
+        free = front.free_slots()
+        return web.json_response({"sessions": len(front.sessions.sessions), "free": free,
+                                  "consultations": len(front.consultations)})
+
+    async def app_slash(_request):
+        raise web.HTTPFound("app/")
+
+    routes = [web.get("/", landing), web.get("/app", app_slash),
+              web.get("/app/", app_index), web.get("/app/index.html", app_index),
+              web.post("/launcher/", launch), web.post("/launcher", launch),
+              web.get(r"/session/{key:(?:\d{1,3}-)?\d{1,5}}/ws", session_ws),
+              web.post("/consultations", consultation_new), web.delete("/consultations/{code}", consultation_end),
+              web.get("/join", join), web.get("/join/{code}", join), web.get("/status", status)]
+    for prefix in sorted(static_dirs, key=len, reverse=True):
+        routes.append(web.static(f"/app/{prefix}", static_dirs[prefix]))
+    return routes
+
+
+def relay_routes(front: LauncherFront) -> list:
+    """The relay's routes (served on the private unix socket only)."""
+
     async def relay_publish(request):
         code = _code(request.match_info["code"]) or ""
         try:
@@ -417,28 +445,7 @@ def make_routes(front: LauncherFront, client_index: str, static_dirs: dict[str, 
             consultation.followers.discard(ws)
         return ws
 
-    async def status(request):
-        who = await front.identity(request)
-        if who is None or not who.may("admin"):
-            raise web.HTTPForbidden(text="admin only")
-        free = front.free_slots()
-        return web.json_response({"sessions": len(front.sessions.sessions), "free": free,
-                                  "consultations": len(front.consultations)})
-
-    async def app_slash(_request):
-        raise web.HTTPFound("app/")
-
-    routes = [web.get("/", landing), web.get("/app", app_slash),
-              web.get("/app/", app_index), web.get("/app/index.html", app_index),
-              web.post("/launcher/", launch), web.post("/launcher", launch),
-              web.get(r"/session/{key:(?:\d{1,3}-)?\d{1,5}}/ws", session_ws),
-              web.post("/consultations", consultation_new), web.delete("/consultations/{code}", consultation_end),
-              web.get("/join", join), web.get("/join/{code}", join),
-              web.post("/relay/{code}", relay_publish), web.get("/relay/{code}", relay_subscribe),
-              web.get("/status", status)]
-    for prefix in sorted(static_dirs, key=len, reverse=True):
-        routes.append(web.static(f"/app/{prefix}", static_dirs[prefix]))
-    return routes
+    return [web.post("/relay/{code}", relay_publish), web.get("/relay/{code}", relay_subscribe)]
 
 
 async def _relay_websocket(request: web.Request, session: dict) -> web.WebSocketResponse:
@@ -492,18 +499,40 @@ def trame_client(application: str = APPLICATION) -> tuple[str, dict[str, str]]:
     return index, static
 
 
-def make_front_app(config: dict, authenticate: Authenticator, app: web.Application | None = None) -> web.Application:
-    """The front as an aiohttp application (or ``app`` with the front's routes added, e.g. the
-    web package's app that already has the login pages and security middlewares)."""
+def make_front_apps(config: dict, authenticate: Authenticator,
+                    app: web.Application | None = None) -> tuple[web.Application, web.Application]:
+    """The front as two aiohttp applications: the public one (pages, launcher, session relay; or
+    ``app`` with these routes added, e.g. the web package's app with sign-in and security
+    middlewares) and the relay, for the private unix socket."""
     front = LauncherFront(config, authenticate)
     index, static = trame_client()
-    app = app if app is not None else web.Application(client_max_size=MAX_BODY_BYTES)
-    app.add_routes(make_routes(front, index, {k: v for k, v in static.items() if k}))
-    app.router.add_static("/app/", static[""])
-    app.on_startup.append(front.start)
-    app.on_shutdown.append(front.stop)
-    app[FRONT_KEY] = front
-    return app
+    public = app if app is not None else web.Application(client_max_size=MAX_BODY_BYTES)
+    public.add_routes(make_routes(front, index, {k: v for k, v in static.items() if k}))
+    public.router.add_static("/app/", static[""])
+    public.on_startup.append(front.start)
+    public.on_shutdown.append(front.stop)
+    public[FRONT_KEY] = front
+    relay = web.Application(client_max_size=MAX_VIEW_BYTES)
+    relay.add_routes(relay_routes(front))
+    return public, relay
+
+
+async def run_front(public: web.Application, relay: web.Application, host: str, port: int,
+                    relay_socket: str) -> None:
+    """Serve ``public`` on ``host:port`` and ``relay`` on the unix socket (0600) until cancelled."""
+    runners = [web.AppRunner(public, access_log=None), web.AppRunner(relay, access_log=None)]
+    for runner in runners:
+        await runner.setup()
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(relay_socket)
+        await web.UnixSite(runners[1], relay_socket).start()
+        os.chmod(relay_socket, 0o600)
+        await web.TCPSite(runners[0], host, port).start()
+        await asyncio.Event().wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
 
 
 FRONT_KEY = web.AppKey("twin3d_launcher_front", LauncherFront)

@@ -19,28 +19,37 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def default_authenticator(settings=None, launcher: LauncherSettings | None = None, allow_local: bool = False):
-    """Who a request is: the web package's signed-in user (cookie session or token) when it is
-    installed; ``allow_local`` (a loopback-only front) makes everyone the local planner instead."""
-    from twin3d_server.launcher.front import local_planner
+def sign_in(launcher: LauncherSettings, allow_local: bool = False, web_settings=None):
+    """``(authenticate, app)``: who a request is, and the aiohttp app the front's routes join.
+
+    By default the web package's front: its sign-in pages, cookie sessions, tokens, limits and
+    security headers (``twin3d_server.web.make_web_app``), and its identity for every request.
+    ``allow_local`` (loopback addresses only): no sign-in, everyone is the local planner.
+    """
+    from twin3d_server.launcher.front import Identity, local_planner
 
     if allow_local:
-        if launcher is not None and not _loopback(launcher.host):
+        if not _loopback(launcher.host):
             raise SystemExit("--allow-local serves without sign-in: only on a loopback address")
-        return local_planner
+        return local_planner, None
+    from twin3d_server.web import NoUsers, load_web_settings, make_web_app
+    from twin3d_server.web.front import WebFront
+
     try:
-        from twin3d_server.launcher.webauth import web_authenticator
-    except ImportError:
-        web_authenticator = None
-    authenticator = web_authenticator(settings) if web_authenticator else None
-    if authenticator is None:
-        raise SystemExit("multi-user serving needs sign-in: set up a users file (twin3d users add ...), "
-                         "or pass --allow-local on a loopback address for a single machine")
-    return authenticator
+        app = make_web_app(web_settings or load_web_settings())
+    except NoUsers as exc:
+        raise SystemExit(f"multi-user serving needs sign-in: {exc}") from None
+
+    def authenticate(request):
+        who = WebFront.identity_of(request)
+        return Identity(who.user, who.role) if who is not None else None
+
+    return authenticate, app
 
 
 def prepare(launcher: LauncherSettings, targets=()) -> tuple[dict, str]:
-    """Generate, write (0600) and re-read (with wslink's parser) the launcher configuration."""
+    """Generate, write (0600) and re-read (with wslink's parser) the launcher configuration;
+    returns it and the path of its file (in the run directory, beside the relay's socket)."""
     run_dir = make_run_dir(launcher)
     path = write_config(launcher_config(launcher, run_dir, targets), run_dir)
     return read_config(path), str(path)
@@ -49,7 +58,7 @@ def prepare(launcher: LauncherSettings, targets=()) -> tuple[dict, str]:
 def serve_multi_user(settings=None, host: str | None = None, port: int | None = None, targets=(), *,
                      max_sessions: int | None = None, idle_timeout_s: int | None = None,
                      memory_mb: int | None = None, first_port: int | None = None, run_dir: str | None = None,
-                     allow_local: bool = False, authenticate=None) -> int:
+                     allow_local: bool = False) -> int:
     """Serve ``twin3d serve --multi-user`` until interrupted; returns the exit code.
 
     Parameters
@@ -59,20 +68,34 @@ def serve_multi_user(settings=None, host: str | None = None, port: int | None = 
     targets : what each session serves (city, results and scenario files), as for ``twin3d serve``.
     max_sessions, idle_timeout_s, memory_mb, first_port, run_dir : override :class:`LauncherSettings`.
     allow_local : no sign-in, everyone is the local planner (loopback addresses only).
-    authenticate : ``request -> Identity | None`` (default: :func:`default_authenticator`).
     """
-    from aiohttp import web
+    import asyncio
+    import signal
+    from pathlib import Path
 
-    from twin3d_server.launcher.front import make_front_app
+    from twin3d_server.launcher.config import RELAY_SOCKET
+    from twin3d_server.launcher.front import make_front_apps, run_front
 
     launcher = load_launcher_settings(host=host, port=port, max_sessions=max_sessions, idle_timeout_s=idle_timeout_s,
                                       memory_mb=memory_mb, first_port=first_port, run_dir=run_dir)
-    authenticate = authenticate or default_authenticator(settings, launcher, allow_local)
+    authenticate, app = sign_in(launcher, allow_local)
     config, path = prepare(launcher, targets)
-    app = make_front_app(config, authenticate)
+    public, relay = make_front_apps(config, authenticate, app)
     print(f"twin3d multi-user front at http://{launcher.host}:{launcher.port}/ — up to {launcher.max_sessions} "
           f"sessions on ports {launcher.first_port}-{launcher.last_port}; launcher configuration {path}", flush=True)
-    web.run_app(app, host=launcher.host, port=launcher.port, print=None, access_log=None)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(run_front(public, relay, launcher.host, launcher.port,
+                                               str(Path(path).parent / RELAY_SOCKET)))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
     return 0
 
 

@@ -68,6 +68,12 @@ def build_session(args, secret: str):
     elif follower:
         broadcast.attach_follower(ctx, args.relay, args.code, secret)
     server.cli.set_defaults(authKey=secret)  # wslink's hello compares against it; never on argv
+    try:  # the web package's cap on a client's websocket messages, as in single-process serving
+        from twin3d_server.web import load_web_settings
+
+        server.options["ws_max_msg_size"] = load_web_settings().ws_max_msg_bytes
+    except ImportError:
+        pass
     return server, ctx
 
 
