@@ -40,9 +40,11 @@ def front_factory(tmp_path):
 
     started = []
 
-    def start(targets, max_sessions: int = 2, idle_timeout_s: int = 60, memory_mb: int = 6144) -> Front:
+    def start(targets, max_sessions: int = 2, idle_timeout_s: int = 60, memory_mb: int = 6144,
+              env: dict | None = None) -> Front:
         run_dir = tmp_path / f"run{len(started)}"
-        proc, url = start_front(targets, max_sessions, memory_mb, idle_timeout_s, run_dir=str(run_dir))
+        proc, url = start_front(targets, max_sessions, memory_mb, idle_timeout_s, run_dir=str(run_dir),
+                                allow_local=env is None, env=env)
         started.append(proc)
         return Front(url, str(run_dir / "relay.sock"))
 

@@ -141,14 +141,18 @@ def process_usage(pid: int) -> dict:
 
 
 def start_front(targets, max_sessions: int, memory_mb: int, idle_timeout_s: int = 60,
-                run_dir: str | None = None) -> tuple[subprocess.Popen, str]:
-    """Start ``python -m twin3d_server.launcher --allow-local`` on free loopback ports; wait until it answers."""
+                run_dir: str | None = None, allow_local: bool = True,
+                env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``python -m twin3d_server.launcher`` (``--allow-local`` unless told otherwise) on free
+    loopback ports, with ``env`` added to the environment; wait until it answers."""
     port, first = _free_port(), _free_port_block(max_sessions)
     run_dir = run_dir or tempfile.mkdtemp(prefix="twin3d-bench-")
-    cmd = [sys.executable, "-m", "twin3d_server.launcher", "--allow-local", "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, "-m", "twin3d_server.launcher", "--host", "127.0.0.1", "--port", str(port),
            "--max-sessions", str(max_sessions), "--first-port", str(first), "--idle-timeout", str(idle_timeout_s),
-           "--memory-mb", str(memory_mb), "--run-dir", run_dir, *map(str, targets)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+           "--memory-mb", str(memory_mb), "--run-dir", run_dir, *(["--allow-local"] if allow_local else []),
+           *map(str, targets)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

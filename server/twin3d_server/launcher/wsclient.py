@@ -34,13 +34,15 @@ class WslinkClient:
     ...         return (await client.get_state())["TimelineState__time_index"]
     """
 
-    def __init__(self, url: str, secret: str, headers: dict | None = None, timeout_s: float = 30.0):
+    def __init__(self, url: str, secret: str, headers: dict | None = None, timeout_s: float = 30.0, http=None):
+        """``http``: an aiohttp ClientSession to connect with (its cookies go along; it stays open)."""
         self.url = url
         self.secret = secret
         self.headers = headers or {}
         self.timeout_s = timeout_s
         self.client_id = None
         self.state: dict = {}  # the server's state as published to this client
+        self._shared_http = http
         self._http = None
         self._ws = None
         self._reader = None
@@ -63,12 +65,13 @@ class WslinkClient:
         ``hello=False`` skips the hello (a client that never authenticates, for tests)."""
         import aiohttp
 
-        self._http = aiohttp.ClientSession()
+        self._http = self._shared_http or aiohttp.ClientSession()
         try:
             self._ws = await self._http.ws_connect(self.url, headers=self.headers, max_msg_size=0,
                                                    timeout=aiohttp.ClientWSTimeout(ws_close=5))
         except BaseException:
-            await self._http.close()
+            if self._shared_http is None:
+                await self._http.close()
             raise
         self._reader = asyncio.ensure_future(self._read())
         if not hello:
@@ -87,7 +90,7 @@ class WslinkClient:
             await self._ws.close()
         if self._reader is not None:
             self._reader.cancel()
-        if self._http is not None:
+        if self._http is not None and self._shared_http is None:
             await self._http.close()
 
     async def call(self, method: str, args=(), kwargs=None):
