@@ -116,7 +116,7 @@ def test_security_headers_on_every_response(live):
         assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["X-Frame-Options"] == "DENY"
-        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert r.headers["Referrer-Policy"] == "same-origin"
 
 
 def test_cross_origin_change_with_a_cookie_is_refused(live):

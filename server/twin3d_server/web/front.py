@@ -68,7 +68,7 @@ def content_security_policy(script_hashes: tuple[str, ...] = ()) -> str:
 def security_headers(csp: str) -> dict[str, str]:
     """Headers set on every response."""
     return {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin",
+            "Referrer-Policy": "same-origin", "Cross-Origin-Opener-Policy": "same-origin",
             "Permissions-Policy": "camera=(), microphone=(), geolocation=()"}
 
 
