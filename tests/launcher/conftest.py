@@ -12,6 +12,7 @@ import pytest
 class Front(NamedTuple):
     url: str  # the public side
     relay: str  # the relay's unix socket (session processes only)
+    first_port: int  # its first session port
 
 
 @pytest.fixture(scope="session")
@@ -36,17 +37,18 @@ def run(coro, timeout_s: float = 240):
 @pytest.fixture
 def front_factory(tmp_path):
     """Start fronts (``--allow-local``, loopback, free ports); all are stopped after the test."""
-    from twin3d_server.launcher.loadtest import start_front, stop_front
+    from twin3d_server.launcher.loadtest import free_port_block, start_front, stop_front
 
     started = []
 
     def start(targets, max_sessions: int = 2, idle_timeout_s: int = 60, memory_mb: int = 6144,
               env: dict | None = None) -> Front:
         run_dir = tmp_path / f"run{len(started)}"
+        first_port = free_port_block(max_sessions)
         proc, url = start_front(targets, max_sessions, memory_mb, idle_timeout_s, run_dir=str(run_dir),
-                                allow_local=env is None, env=env)
+                                allow_local=env is None, env=env, first_port=first_port)
         started.append(proc)
-        return Front(url, str(run_dir / "relay.sock"))
+        return Front(url, str(run_dir / "relay.sock"), first_port)
 
     yield start
     for proc in started:

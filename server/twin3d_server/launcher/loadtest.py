@@ -95,9 +95,12 @@ async def run_load(front_url: str, sessions: int, requests: int, think_s: float 
 
 
 # --- the benchmark: its own front, and the session processes measured -------------------------
-def _free_port_block(n: int) -> int:
-    """A first port with ``n`` free ports after it (loopback)."""
-    for base in range(20000, 60000, 97):
+def free_port_block(n: int) -> int:
+    """A first port with ``n`` free ports after it (loopback), from a random place."""
+    import random
+
+    start = random.randrange(20000, 50000)
+    for base in [*range(start, 60000 - n, 97), *range(20000, start, 97)]:
         ok = True
         for port in range(base, base + n):
             with socket.socket() as s:
@@ -141,11 +144,11 @@ def process_usage(pid: int) -> dict:
 
 
 def start_front(targets, max_sessions: int, memory_mb: int, idle_timeout_s: int = 60,
-                run_dir: str | None = None, allow_local: bool = True,
-                env: dict | None = None) -> tuple[subprocess.Popen, str]:
+                run_dir: str | None = None, allow_local: bool = True, env: dict | None = None,
+                first_port: int | None = None) -> tuple[subprocess.Popen, str]:
     """Start ``python -m twin3d_server.launcher`` (``--allow-local`` unless told otherwise) on free
     loopback ports, with ``env`` added to the environment; wait until it answers."""
-    port, first = _free_port(), _free_port_block(max_sessions)
+    port, first = _free_port(), first_port or free_port_block(max_sessions)
     run_dir = run_dir or tempfile.mkdtemp(prefix="twin3d-bench-")
     cmd = [sys.executable, "-m", "twin3d_server.launcher", "--host", "127.0.0.1", "--port", str(port),
            "--max-sessions", str(max_sessions), "--first-port", str(first), "--idle-timeout", str(idle_timeout_s),
