@@ -159,6 +159,10 @@ def cmd_serve(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "app":
+        from twin3d_server.bench import bench_app_command
+
+        return bench_app_command(args)
     if args.what == "physics":
         from twin3d.physics.bench import bench_command
 
@@ -306,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("bench", help="measure the figures that matter")
-    s.add_argument("what", choices=["physics", "city"])
+    s.add_argument("what", choices=["physics", "city", "app"])
     s.add_argument("paths", nargs="*", help="files to import (bench city)")
     s.add_argument("--json", action="store_true", help="print one JSON list")
     s.add_argument("--sizes", default=None, help="grid sizes, e.g. 512,1024,2048")
