@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import browser  # noqa: F401  (the shared chromium fixture)
 from tests.web.conftest import PASSWORD
 from tests.web.test_websocket import start_app
 

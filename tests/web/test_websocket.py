@@ -158,3 +158,23 @@ def test_planner_session_acts_as_planner(app):
     call = {"method": "trame.trigger", "args": ["probe_role", [], {}], "kwargs": {}}
     _, answer = asyncio.run(hello(app, secret, s.cookies.get_dict(), then=call))
     assert answer.get("result") == {"role": "planner", "user": "planner", "allowed_planner": True}
+
+
+def test_logout_closes_the_sessions_websockets(app):
+    import aiohttp
+
+    async def scenario():
+        s = sign_in(app, "planner")
+        secret = s.post(f"{app}/paraview/", json={}, timeout=30).json()["secret"]
+        async with aiohttp.ClientSession(cookies=s.cookies.get_dict()) as http, \
+                http.ws_connect(app.replace("http://", "ws://") + "/ws") as ws:
+            await ws.send_bytes(_chunk({"wslink": "1.0", "id": "system:c0:0", "method": "wslink.hello",
+                                        "args": [{"secret": secret}], "kwargs": {}}))
+            reply = await _unchunk(ws)
+            assert "result" in reply
+            await asyncio.to_thread(s.post, f"{app}/logout", allow_redirects=False, timeout=30)
+            msg = await asyncio.wait_for(ws.receive(), 30)
+            return msg.type.name, msg.data
+
+    kind, code = asyncio.run(scenario())
+    assert kind in ("CLOSE", "CLOSED") and code == 4401

@@ -32,7 +32,7 @@ from twin3d_server.web.users import ROLES, Identity, verify_password, verify_tok
 FRONT_KEY = web.AppKey("twin3d_front", object)
 IDENTITY = web.RequestKey("twin3d_identity", object)  # the Identity of the request
 SESSION = web.RequestKey("twin3d_session", object)  # its browser Session, if any
-PUBLIC = {("GET", "/login"), ("POST", "/login"), ("HEAD", "/login")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("HEAD", "/login"), ("GET", "/favicon.ico")}
 PAGES = {"/", "/index.html"}
 SESSION_ENDPOINT = "/paraview/"  # where the trame client asks for its sessionURL and secret
 WS_PATH = "/ws"
