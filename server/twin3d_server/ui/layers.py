@@ -19,7 +19,8 @@ def layers_panel(ctx) -> None:
                    label="Colour buildings by", density="compact", hide_details=True, classes="mb-2",
                    id="building-mode")
         v3.VCheckbox(v_for=f"layer in {n.layers}", key="layer.name", v_model=(n.visible_layers,),
-                     value=("layer.name",), label=("layer.title",), disabled=("!layer.available",),
+                     value=("layer.name",), label=("layer.available ? layer.title : layer.title + ' (not in this run)'",),
+                     disabled=("!layer.available",),
                      density="compact", hide_details=True, multiple=True, classes="layer-toggle")
         v3.VCardTitle("Legend", classes="text-subtitle-1 px-1 mt-2")
         html.Div("Nothing coloured is shown.", v_if=(f"!{n.legend}.length",), classes="text-caption px-1")
