@@ -17,7 +17,7 @@ from __future__ import annotations
 
 
 def __getattr__(name):
-    if name in ("install", "make_web_app", "SessionOptions", "NoUsers"):
+    if name in ("install", "make_web_app", "cap_websocket_messages", "SessionOptions", "NoUsers"):
         from twin3d_server.web import serving
 
         return getattr(serving, name)

@@ -4,7 +4,8 @@ API::
 
     from twin3d_server.web import install, make_web_app
     front = install(server, settings, ctx)     # before server.start(); ctx: the app's AppContext
-    app = make_web_app(settings)               # aiohttp Application: login, logout, /api/ (H7's front)
+    app = make_web_app(settings)               # aiohttp Application: login, logout, /api/ (launcher front)
+    cap_websocket_messages(server)             # a launcher session process: only the message cap
 
 ``install`` hooks ``server.controller.on_server_bind``: when trame has created wslink's aiohttp
 server it adds the middlewares, the login and API routes and the session endpoint, registers the
@@ -144,6 +145,23 @@ def install(server, settings=None, ctx=None, *, api: bool = True) -> WebFront:
 
     server.controller.on_server_bind.add(on_bind)
     return front
+
+
+def cap_websocket_messages(server, max_msg_bytes: int | None = None) -> None:
+    """Cap a trame server's incoming websocket messages (frames and chunked messages) without the
+    rest of the front: for the launcher's per-session processes, whose secret the launcher sets.
+    Call before ``server.start()``; default cap: the ``ws_max_msg_bytes`` setting."""
+    from twin3d_server.web.settings import load_web_settings
+    from twin3d_server.web.wsguard import MessageCap
+
+    cap = MessageCap(max_msg_bytes or load_web_settings().ws_max_msg_bytes)
+    server.options["ws_max_msg_size"] = cap.max_msg_bytes
+
+    def on_bind(webserver) -> None:
+        server.protocol.registerLinkProtocol(cap)
+        cap.bind(webserver)
+
+    server.controller.on_server_bind.add(on_bind)
 
 
 async def session_endpoint(request) -> web.Response:

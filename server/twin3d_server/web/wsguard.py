@@ -30,15 +30,47 @@ def _link_protocol_base():
     return LinkProtocol
 
 
-class SessionGuard(_link_protocol_base()):
-    """Ties each websocket client to the session that opened it."""
+class MessageCap(_link_protocol_base()):
+    """Caps a client's websocket messages at ``max_msg_bytes``: single frames (aiohttp closes the
+    connection beyond it) and chunked messages (wslink would reassemble up to 4 GB)."""
+
+    def __init__(self, max_msg_bytes: int):
+        super().__init__()
+        self.max_msg_bytes = max_msg_bytes
+        self.webserver = None
+
+    def onConnect(self, request, client_id):  # noqa: N802 (wslink's name)
+        self._cap_unchunker(client_id)
+
+    def bind(self, webserver) -> None:
+        """Hook into wslink's aiohttp server (``on_server_bind``)."""
+        import wslink.backends.aiohttp as backend
+        import wslink.protocol as protocol
+
+        self.webserver = webserver
+        backend.MAX_MSG_SIZE = self.max_msg_bytes  # aiohttp's per-frame cap (plus wslink's header)
+        protocol.MAX_MSG_SIZE = self.max_msg_bytes  # what the hello tells the client to chunk at
+
+    def _handlers(self):
+        return getattr(self.webserver, "_ws_handlers", []) if self.webserver is not None else []
+
+    def _cap_unchunker(self, client_id: str) -> None:
+        """wslink lifts its reassembly limit to 4 GB after the hello; keep it at our cap."""
+        cap = self.max_msg_bytes
+        for handler in self._handlers():
+            unchunker = handler.unchunkers.get(client_id)
+            if unchunker is not None:
+                unchunker.set_max_message_size = lambda size, u=unchunker: setattr(
+                    u, "max_message_size", min(int(size), cap))
+
+
+class SessionGuard(MessageCap):
+    """Ties each websocket client to the session that opened it (and caps its messages)."""
 
     def __init__(self, sessions, max_msg_bytes: int):
-        super().__init__()
+        super().__init__(max_msg_bytes)
         self.sessions = sessions
-        self.max_msg_bytes = max_msg_bytes
         self.clients: dict[str, str] = {}  # wslink client id -> session id
-        self.webserver = None
         sessions.on_end(self._session_ended)
 
     # --- wslink hooks -----------------------------------------------------------------------------
@@ -64,26 +96,9 @@ class SessionGuard(_link_protocol_base()):
     # --- binding to the aiohttp wslink server --------------------------------------------------------
     def bind(self, webserver) -> None:
         """Hook into wslink's aiohttp server (``on_server_bind``): cap messages, track activity."""
-        import wslink.backends.aiohttp as backend
-        import wslink.protocol as protocol
-
-        self.webserver = webserver
-        backend.MAX_MSG_SIZE = self.max_msg_bytes  # aiohttp's per-frame cap (plus wslink's header)
-        protocol.MAX_MSG_SIZE = self.max_msg_bytes  # what the hello tells the client to chunk at
-        for handler in getattr(webserver, "_ws_handlers", []):
-            self._wrap_messages(handler)
-
-    def _handlers(self):
-        return getattr(self.webserver, "_ws_handlers", []) if self.webserver is not None else []
-
-    def _cap_unchunker(self, client_id: str) -> None:
-        """wslink lifts its reassembly limit to 4 GB after the hello; keep it at our cap."""
-        cap = self.max_msg_bytes
+        super().bind(webserver)
         for handler in self._handlers():
-            unchunker = handler.unchunkers.get(client_id)
-            if unchunker is not None:
-                unchunker.set_max_message_size = lambda size, u=unchunker: setattr(
-                    u, "max_message_size", min(int(size), cap))
+            self._wrap_messages(handler)
 
     def _wrap_messages(self, handler) -> None:
         original = handler.onMessage
