@@ -88,3 +88,42 @@ def test_a_broken_shader_is_caught_by_the_same_check(tmp_path):
     finally:
         vtkOutputWindow.SetInstance(previous)
     assert "error" in messages.GetOutput().lower()
+
+
+BACKEND_SCRIPT = """
+import numpy as np, pyvista as pv
+from vtkmodules.vtkCommonCore import vtkOutputWindow, vtkStringOutputWindow
+from twin3d.scene.water_shader import apply_water_shader
+messages = vtkStringOutputWindow()
+vtkOutputWindow.SetInstance(messages)
+images = []
+for shader in (False, True):
+    p = pv.Plotter(off_screen=True, window_size=(160, 120))
+    g = pv.Plane(i_size=100, j_size=100, i_resolution=20, j_resolution=20)
+    g.point_data["depth"] = np.linspace(0, 3, g.n_points)
+    actor = p.add_mesh(g, scalars="depth", cmap="Blues", clim=(0, 3), show_scalar_bar=False)
+    if shader:
+        apply_water_shader(actor)
+    p.camera_position = [(0, -150, 60), (0, 0, 0), (0, 0, 1)]
+    images.append(p.screenshot(return_img=True).astype(int))
+    window = p.render_window.GetClassName()
+    p.close()
+print(window, float(np.abs(images[0] - images[1]).mean()), "error" in messages.GetOutput().lower())
+"""
+
+
+@pytest.mark.parametrize("window", ["vtkEGLRenderWindow", "vtkOSOpenGLRenderWindow"])
+def test_water_shader_renders_under_egl_and_osmesa(window):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, VTK_DEFAULT_OPENGL_WINDOW=window)
+    env.pop("DISPLAY", None)
+    run = subprocess.run([sys.executable, "-c", BACKEND_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=120)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("vtk")]
+    if run.returncode != 0 or not lines or not lines[-1].startswith(window):
+        pytest.skip(f"{window} is not available here: {run.stderr[-300:]}")
+    _, difference, error = lines[-1].split()
+    assert error == "False" and float(difference) > 0.5
