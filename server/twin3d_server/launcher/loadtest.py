@@ -38,8 +38,10 @@ def _percentiles(values, scale: float = 1.0, digits: int = 1) -> dict:
             "p99": round(float(np.percentile(v, 99)), digits), "max": round(float(v.max()), digits)}
 
 
-async def virtual_user(http, front_url: str, requests: int, think_s: float = 0.0, headers=None) -> dict:
-    """One user's session: launch, connect, watch the view, step the frame ``requests`` times."""
+async def virtual_user(http, front_url: str, requests: int, think_s: float = 0.0, headers=None,
+                       start_together=None) -> dict:
+    """One user's session: launch, connect, watch the view, step the frame ``requests`` times.
+    ``start_together()`` (a coroutine) is awaited once connected: all users then start at once."""
     from twin3d_server.launcher.wsclient import WslinkClient
 
     t0 = time.perf_counter()
@@ -54,7 +56,11 @@ async def virtual_user(http, front_url: str, requests: int, think_s: float = 0.0
     async with WslinkClient(url, session["secret"]) as client:
         state = await client.get_state()
         views = await client.watch_remote_views()
-        n_frames = max(int(state.get(N_FRAMES) or 1), 1)
+        n_frames = int(state.get(N_FRAMES) or 0)
+        if n_frames < 2:
+            raise RuntimeError("the sessions show no results with frames to step: pass a results file")
+        if start_together is not None:
+            await start_together()
         for r in range(requests):
             k = (int(state.get(TIME_INDEX) or 0) + r + 1) % n_frames
             t = time.perf_counter()
@@ -73,14 +79,37 @@ async def virtual_user(http, front_url: str, requests: int, think_s: float = 0.0
             "images": bool(views)}
 
 
-async def run_load(front_url: str, sessions: int, requests: int, think_s: float = 0.0, headers=None) -> dict:
-    """Drive ``sessions`` concurrent virtual users against a running front; returns the summary."""
+async def run_load(front_url: str, sessions: int, requests: int, think_s: float = 0.0, headers=None,
+                   on_all_connected=None) -> dict:
+    """Drive ``sessions`` concurrent virtual users against a running front; returns the summary.
+    Users start their requests together once all are connected (or have failed), right after
+    ``on_all_connected()`` (if given) has run."""
     import aiohttp
 
+    waiting, go, arrived_tasks = [sessions], asyncio.Event(), set()
+
+    def arrive(task) -> None:
+        arrived_tasks.add(task)
+        waiting[0] -= 1
+        if waiting[0] == 0:
+            if on_all_connected is not None:
+                on_all_connected()
+            go.set()
+
+    async def start_together() -> None:
+        arrive(asyncio.current_task())
+        await go.wait()
+
+    async def user(http):
+        try:
+            return await virtual_user(http, front_url.rstrip("/"), requests, think_s, headers, start_together)
+        except BaseException:
+            if asyncio.current_task() not in arrived_tasks:
+                arrive(asyncio.current_task())
+            raise
+
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
-        tasks = [asyncio.ensure_future(virtual_user(http, front_url.rstrip("/"), requests, think_s, headers))
-                 for _ in range(sessions)]
-        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        outcomes = await asyncio.gather(*(user(http) for _ in range(sessions)), return_exceptions=True)
     done = [o for o in outcomes if isinstance(o, dict)]
     failed = [repr(o) for o in outcomes if not isinstance(o, dict)]
     latencies = [x for o in done for x in o["latencies"]]
@@ -180,13 +209,21 @@ def stop_front(proc: subprocess.Popen) -> None:
 def bench_serve(targets=(), sessions: int = 20, requests: int = 50, memory_mb: int = 6144,
                 think_s: float = 0.0) -> dict:
     """The full benchmark: a front of its own with ``sessions`` slots, ``sessions`` virtual users,
-    then the memory and CPU time of every session process (measured before they exit)."""
+    then the memory and CPU time of every session process (measured before they exit);
+    ``cpu_ms_per_request`` counts the CPU the sessions used after all had started."""
     proc, url = start_front(targets, sessions, memory_mb)
+    at_start = {}
+
+    def snapshot() -> None:  # once every session is up: what starting them cost
+        at_start.update({pid: process_usage(pid) for pid in children_of(proc.pid)})
+
     try:
-        summary = asyncio.run(run_load(url, sessions, requests, think_s))
-        usage = [process_usage(pid) for pid in children_of(proc.pid)]
+        summary = asyncio.run(run_load(url, sessions, requests, think_s, on_all_connected=snapshot))
+        usage = {pid: process_usage(pid) for pid in children_of(proc.pid)}
     finally:
         stop_front(proc)
+    load_cpu = sum(u["cpu_s"] - at_start[pid]["cpu_s"] for pid, u in usage.items() if pid in at_start)
+    usage = list(usage.values())
     cpu = [u["cpu_s"] for u in usage]
     summary.update({
         "cpu_count": os.cpu_count(), "memory_cap_mb": memory_mb, "session_processes": len(usage),
@@ -194,7 +231,8 @@ def bench_serve(targets=(), sessions: int = 20, requests: int = 50, memory_mb: i
         "peak_rss_mb_per_session": _percentiles([u["peak_rss_mb"] for u in usage]),
         "vm_peak_mb_per_session": _percentiles([u["vm_peak_mb"] for u in usage]),
         "cpu_s_per_session": _percentiles(cpu, 1.0, 2),
-        "cpu_ms_per_request": round(1000 * sum(cpu) / max(summary["requests_ok"], 1), 1),
+        "startup_cpu_s_per_session": _percentiles([u["cpu_s"] for u in at_start.values()], 1.0, 2),
+        "cpu_ms_per_request": round(1000 * load_cpu / max(summary["requests_ok"], 1), 1),
     })
     return summary
 
