@@ -61,3 +61,13 @@ def test_an_unknown_scenario_leaves_the_followers_choice(two_apps):
     apply_view(follower, validate_view({"scenario_id": "not-offered", "time_index": 2}))
     assert follower.panels["catalog"].data.scenario_id == before
     assert follower.panels["timeline"].data.time_index == 2
+
+
+def test_the_presenter_notices_camera_moves(two_apps):
+    from twin3d_server.launcher.broadcast import Presenter
+
+    presenter = Presenter(two_apps[0], "unix:/nonexistent.sock", "ABCDEFGH", "s" * 43)
+    calls = []
+    presenter.changed = lambda **_: calls.append(1)
+    two_apps[0].scene.plotter.camera.position = (85_000.0, 446_800.0, 300.0)
+    assert calls
