@@ -90,3 +90,22 @@ def login(url: str, user: str, password: str = PASSWORD) -> requests.Session:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def run_async(coro):
+    """Run a coroutine to completion on a thread of its own (Playwright's sync API may hold the
+    main thread's event loop)."""
+    result, error = [], []
+
+    def target():
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:  # re-raised in the caller
+            error.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]

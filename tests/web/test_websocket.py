@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.browser.conftest import free_port
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, run_async
 
 
 def start_app(web_data, **env):
@@ -93,7 +93,7 @@ def test_anonymous_websocket_upgrade_is_refused(app):
     import aiohttp
 
     with pytest.raises(aiohttp.WSServerHandshakeError) as info:
-        asyncio.run(hello(app, "wslink-secret"))
+        run_async(hello(app, "wslink-secret"))
     assert info.value.status == 401
 
 
@@ -103,10 +103,10 @@ def test_websocket_needs_the_sessions_own_secret(app):
     other = viewer.post(f"{app}/paraview/", json={}, timeout=30).json()["secret"]
     assert secret != other and len(secret) >= 40
     cookies = planner.cookies.get_dict()
-    ok, _ = asyncio.run(hello(app, secret, cookies))
+    ok, _ = run_async(hello(app, secret, cookies))
     assert "clientID" in ok["result"] and ok["result"]["maxMsgSize"] == 256 * 1024
     for wrong in ("wslink-secret", other, ""):
-        refused, _ = asyncio.run(hello(app, wrong, cookies))
+        refused, _ = run_async(hello(app, wrong, cookies))
         assert refused["error"]["message"] == "Authentication failed"
 
 
@@ -122,7 +122,7 @@ def test_websocket_messages_over_the_cap_close_the_connection(app):
     s = sign_in(app, "planner")
     secret = s.post(f"{app}/paraview/", json={}, timeout=30).json()["secret"]
     big = {"method": "trame.state.update", "args": [[{"key": "x", "value": "y" * 400_000}]], "kwargs": {}}
-    _, answer = asyncio.run(hello(app, secret, s.cookies.get_dict(), then=big))
+    _, answer = run_async(hello(app, secret, s.cookies.get_dict(), then=big))
     assert "closed" in answer
 
 
@@ -131,7 +131,7 @@ def test_viewer_controller_calls_are_refused_on_the_server(app):
     s = sign_in(app, "viewer")
     secret = s.post(f"{app}/paraview/", json={}, timeout=30).json()["secret"]
     call = {"method": "trame.trigger", "args": ["probe_role", [], {}], "kwargs": {}}
-    _, answer = asyncio.run(hello(app, secret, s.cookies.get_dict(), then=call))
+    _, answer = run_async(hello(app, secret, s.cookies.get_dict(), then=call))
     assert answer.get("result") == {"role": "viewer", "user": "viewer", "allowed_planner": False}
 
 
@@ -145,7 +145,7 @@ def test_viewer_is_refused_editing_controllers(app, name):
     s = sign_in(app, "viewer")
     secret = s.post(f"{app}/paraview/", json={}, timeout=30).json()["secret"]
     call = {"method": "trame.trigger", "args": ["probe_controller", [name], {}], "kwargs": {}}
-    _, answer = asyncio.run(hello(app, secret, s.cookies.get_dict(), then=call))
+    _, answer = run_async(hello(app, secret, s.cookies.get_dict(), then=call))
     result = answer.get("result") or {}
     if "missing" in result:
         pytest.skip(f"{name} is not wired yet")
@@ -156,7 +156,7 @@ def test_planner_session_acts_as_planner(app):
     s = sign_in(app, "planner")
     secret = s.post(f"{app}/paraview/", json={}, timeout=30).json()["secret"]
     call = {"method": "trame.trigger", "args": ["probe_role", [], {}], "kwargs": {}}
-    _, answer = asyncio.run(hello(app, secret, s.cookies.get_dict(), then=call))
+    _, answer = run_async(hello(app, secret, s.cookies.get_dict(), then=call))
     assert answer.get("result") == {"role": "planner", "user": "planner", "allowed_planner": True}
 
 
@@ -176,5 +176,5 @@ def test_logout_closes_the_sessions_websockets(app):
             msg = await asyncio.wait_for(ws.receive(), 30)
             return msg.type.name, msg.data
 
-    kind, code = asyncio.run(scenario())
+    kind, code = run_async(scenario())
     assert kind in ("CLOSE", "CLOSED") and code == 4401

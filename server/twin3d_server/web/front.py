@@ -37,6 +37,7 @@ PAGES = {"/", "/index.html"}
 SESSION_ENDPOINT = "/paraview/"  # where the trame client asks for its sessionURL and secret
 WS_PATH = "/ws"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+VERIFY_SLOTS = 2  # password checks at once
 
 
 def json_error(status: int, message: str, **headers) -> web.HTTPException:
@@ -90,6 +91,7 @@ class WebFront:
         self.headers = security_headers(content_security_policy(script_hashes))
         self._proxies = settings.proxy_networks()
         self._sweeper: asyncio.Task | None = None
+        self._verify_slots: asyncio.Semaphore | None = None
 
     # --- wiring --------------------------------------------------------------------------
     def make_app(self) -> web.Application:
@@ -263,8 +265,10 @@ class WebFront:
         self.address_limit.hit(self.client_address(request))
         identity = None
         if self.settings.users_file:
-            loop = asyncio.get_running_loop()
-            identity = await loop.run_in_executor(None, verify_password, self.settings.users_file, user, password)
+            if self._verify_slots is None:
+                self._verify_slots = asyncio.Semaphore(VERIFY_SLOTS)
+            async with self._verify_slots:  # argon2 takes 64 MiB and ~0.1-0.7 s a check: a few at a time
+                identity = await asyncio.to_thread(verify_password, self.settings.users_file, user, password)
         if identity is None:
             return web.Response(status=401, text=login_page(next_path, user, "Wrong user name or password."),
                                 content_type="text/html")
