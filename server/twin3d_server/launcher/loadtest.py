@@ -162,14 +162,17 @@ def children_of(pid: int) -> list[int]:
 
 
 def process_usage(pid: int) -> dict:
-    """RSS, peak RSS (MiB) and CPU seconds of one process."""
+    """RSS, peak RSS, peak address space and its cap (MiB), and CPU seconds of one process."""
     status = Path(f"/proc/{pid}/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     kib = {k: int(fields[k].split()[0]) for k in ("VmRSS", "VmHWM", "VmPeak") if k in fields}
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
+    limit = next((line.split()[4] for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+                  if line.startswith("Max address space")), "unlimited")
     return {"rss_mb": kib.get("VmRSS", 0) / 1024, "peak_rss_mb": kib.get("VmHWM", 0) / 1024,
-            "vm_peak_mb": kib.get("VmPeak", 0) / 1024, "cpu_s": (int(stat[11]) + int(stat[12])) / ticks}
+            "vm_peak_mb": kib.get("VmPeak", 0) / 1024, "cpu_s": (int(stat[11]) + int(stat[12])) / ticks,
+            "address_space_cap_mb": None if limit == "unlimited" else int(limit) // (1024 * 1024)}
 
 
 def start_front(targets, max_sessions: int, memory_mb: int, idle_timeout_s: int = 60,
@@ -227,6 +230,7 @@ def bench_serve(targets=(), sessions: int = 20, requests: int = 50, memory_mb: i
     cpu = [u["cpu_s"] for u in usage]
     summary.update({
         "cpu_count": os.cpu_count(), "memory_cap_mb": memory_mb, "session_processes": len(usage),
+        "caps_applied": sorted({u["address_space_cap_mb"] for u in usage}, key=str),
         "rss_mb_per_session": _percentiles([u["rss_mb"] for u in usage]),
         "peak_rss_mb_per_session": _percentiles([u["peak_rss_mb"] for u in usage]),
         "vm_peak_mb_per_session": _percentiles([u["vm_peak_mb"] for u in usage]),
