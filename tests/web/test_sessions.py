@@ -101,3 +101,30 @@ def test_no_users_file_and_no_trusted_header_refuses_to_serve():
 
     with pytest.raises(NoUsers):
         make_web_app(WebSettings())
+
+
+def test_users_command_line(tmp_path, capsys, monkeypatch):
+    import argparse
+    import io
+
+    from twin3d_server.web.cli import add_users_arguments, users_command
+
+    parser = argparse.ArgumentParser()
+    add_users_arguments(parser)
+    path = str(tmp_path / "users.toml")
+
+    def run(*argv, stdin=""):
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        return users_command(parser.parse_args(["--file", path, *argv]))
+
+    assert run("add", "ann", "--role", "planner", "--password-stdin", stdin="a long password\n") == 0
+    assert run("add", "ann", "--role", "viewer", "--password-stdin", stdin="a long password\n") == 2
+    assert run("token-add", "gis", "--role", "viewer") == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("t3d_gis_")
+    assert run("list") == 0 and capsys.readouterr().out == "ann\tplanner\n"
+    assert run("role", "ann", "admin") == 0 and run("remove", "bob") == 2
+    from twin3d_server.web.users import verify_password, verify_token
+
+    assert verify_password(path, "ann", "a long password").role == "admin"
+    assert verify_token(path, token).user == "gis"

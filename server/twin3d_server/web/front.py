@@ -215,7 +215,9 @@ class WebFront:
         new_session = None
         if identity is not None:
             session = self._session_of(request)
-            if session is None or session.identity != identity:
+            if session is not None and session.identity != identity:
+                session = None
+            if session is None and not request.path.startswith("/api/"):  # a browser: it needs a ws secret
                 session = new_session = self.sessions.create(identity)
         else:
             identity = self._bearer_identity(request)
@@ -226,7 +228,7 @@ class WebFront:
             if request.method in ("GET", "HEAD") and request.path in PAGES:
                 raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
             raise json_error(401, "not signed in", **{"WWW-Authenticate": 'Bearer realm="twin3d"'})
-        if identity.via == "password" and request.method in UNSAFE and not self._same_origin(request):
+        if identity.via != "token" and request.method in UNSAFE and not self._same_origin(request):
             raise json_error(403, "cross-origin request refused")
         request[IDENTITY], request[SESSION] = identity, session
         response = await handler(request)
