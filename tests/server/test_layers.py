@@ -53,9 +53,15 @@ def test_unchecking_a_layer_hides_its_actor_and_its_legend(app):
     assert not scene.actors["water"].GetVisibility()
     assert "Water depth" not in titles(data.legend)
     assert next(layer for layer in data.layers if layer["name"] == "water")["visible"] is False
-    logic.set_layer_visible("water", True)
-    server.state.flush()
+    logic.set_layer_visible("water", True)  # what other panels (a shared link) call: applied at once
     assert scene.actors["water"].GetVisibility() and "Water depth" in titles(data.legend)
+    assert "water" in data.visible_layers
+    server.state.flush()
+    assert scene.actors["water"].GetVisibility()
+    logic.set_building_mode("status")
+    assert scene.colour_mode == "status" and data.building_mode == "status"
+    server.state.flush()
+    assert scene.colour_mode == "status"
 
 
 def test_building_mode_recolours_the_current_frame(app):

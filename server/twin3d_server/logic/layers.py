@@ -92,6 +92,14 @@ class LayersLogic:
             self.ctx.request_render()
 
     def set_layer_visible(self, name: str, visible: bool) -> None:
-        """Check or uncheck one layer (as its checkbox does)."""
-        names = [n for n in self.data.visible_layers if n != name] + ([name] if visible else [])
-        self.data.visible_layers = names
+        """Check or uncheck one layer (as its checkbox does), in the scene at once and in the state."""
+        self.scene.set_layer_visible(name, visible)
+        self.refresh()
+        self.ctx.request_render()
+
+    def set_building_mode(self, mode: str) -> None:
+        """Choose the building colour mode (as the select does), in the scene at once and in the state."""
+        self.scene.set_building_mode(mode)
+        self.data.building_mode = mode
+        self.refresh()
+        self.ctx.request_render()
