@@ -183,3 +183,37 @@ def test_admin_manages_users(live, web_data):
     dora = login(live.url, "dora", "long enough pw")
     assert requests.delete(f"{live.url}/api/users/dora", headers=bearer(admin), timeout=30).status_code == 204
     assert dora.get(f"{live.url}/api/whoami", timeout=30).status_code == 401, "removing a user ends their sessions"
+
+
+def test_resolve_under_never_leaves_the_root(tmp_path):
+    """Property: whatever the untrusted parts, the result is inside the root or refused."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from twin3d_server.web.safepaths import UnsafePath, resolve_under
+
+    root = tmp_path / "root"
+    (root / "results").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "results" / "out").symlink_to(tmp_path / "outside")
+    part = st.one_of(st.sampled_from(["..", ".", "results", "out", "/", "~", "a/..", "results/../.."]),
+                     st.text(min_size=1, max_size=12))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(part, min_size=1, max_size=4))
+    def check(parts):
+        try:
+            path = resolve_under(root, *parts, must_exist=False)
+        except (UnsafePath, ValueError, OSError):
+            return
+        assert path.is_relative_to(root.resolve())
+        assert "outside" not in path.parts
+
+    check()
+
+
+def test_field_names_are_checked_before_the_file_is_read(live, web_data):
+    r = get(live, "/api/results/flood/fields/..%2Fkpi", web_data[2]["viewer"])
+    assert r.status_code in (400, 404)
+    r = get(live, "/api/results/flood/fields/Depth", web_data[2]["viewer"])
+    assert r.status_code == 400 and "invalid field" in r.json()["error"]

@@ -25,6 +25,7 @@ from twin3d.errors import InputError
 from twin3d_server.web.safepaths import UnsafePath, resolve_under
 
 ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+FIELD = re.compile(r"[a-z_]{1,32}")  # a results field: depth, speed, temperature, concentration
 CITY_SUFFIXES = (".toml", ".json", ".city.json", ".h5", ".gml", ".xml", ".geojson", ".gpkg")
 
 
@@ -186,6 +187,8 @@ def field_geotiff(root: Path, results_id: str, field_name: str, frame: int) -> b
     """One field at one frame as a GeoTIFF (float32, north-up, CRS from the results' ``crs``)."""
     from twin3d_server.web.geotiff import grid_geotiff
 
+    if not FIELD.fullmatch(field_name):
+        raise UnsafePath(f"invalid field name {field_name!r}")
     with open_results(root, results_id) as results:
         if field_name not in results.file["fields"]:
             raise NotFound(f"no field {field_name!r} (has {', '.join(sorted(results.file['fields']))})")
