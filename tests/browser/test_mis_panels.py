@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
 import pytest
 
 from tests.browser.conftest import start_server
@@ -28,34 +29,37 @@ def test_planner_follows_kpis_optimises_decides_and_downloads_the_report(browser
     artifacts.mkdir(parents=True, exist_ok=True)
     results = run_scenario(asset("scenarios", "river_flood_100y.toml"), quick=True, arch="cpu", progress=False,
                            stages=twin3d.mis.stages.STAGES)
+    with h5py.File(results, "r") as f:
+        flooded_first, flooded_last = (f"{int(v):,} buildings" for v in f["kpi/flooded_buildings"][[0, -1]])
     proc, url = start_server([str(results)])
     try:
-        page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+        page = browser.new_page(viewport={"width": 1200, "height": 800}, accept_downloads=True)
         page.goto(url)
         flooded = page.locator("#kpi-flooded_buildings")
         flooded.wait_for(timeout=90_000)
-        assert _text(page, "#kpi-flooded_buildings") == "0 buildings"  # the river has not left its bed yet
+        assert _text(page, "#kpi-flooded_buildings") == flooded_first == "0 buildings"  # the river is in its bed
         assert page.locator("[id^=kpi-] ").count() >= 10
         assert page.locator("#kpi-panel .js-plotly-plot").count() >= 10  # a chart per card
 
         # play until the flood reaches buildings, then pause: the card follows the frames
+        # (timeouts are generous: each frame is a software render of the 3D view, seconds on a busy machine)
         page.get_by_role("button", name="Play").click()
         page.wait_for_function("document.querySelector('#kpi-flooded_buildings').innerText.trim() "
-                               "!== '0 buildings'", timeout=30_000)
+                               f"!== {flooded_first!r}", timeout=120_000)
         page.get_by_role("button", name="Pause").click()
-        for _ in range(6):  # and steps to the last frame
+        for _ in range(3):  # and steps to the last frame
             page.get_by_role("button", name="Step").click()
             page.wait_for_timeout(150)
         page.wait_for_function("document.querySelector('#kpi-flooded_buildings').innerText.trim() "
-                               "=== '557 buildings'", timeout=30_000)
+                               f"=== {flooded_last!r}", timeout=120_000)
         page.wait_for_function("document.querySelector('#allocation-status')?.innerText.includes('stored plan')",
-                               timeout=30_000)
+                               timeout=120_000)
         page.screenshot(path=str(artifacts / "mis_panels_last_frame.png"), full_page=True)
 
         # optimise the shown frame again: a status with the solver outcome and its time
         page.get_by_role("button", name="Optimise now").click()
         page.wait_for_function("/ms in all/.test(document.querySelector('#allocation-optimise-status').innerText)",
-                               timeout=60_000)
+                               timeout=120_000)
         assert "units deployed" in _text(page, "#allocation-optimise-status")
         assert "optimised now" in _text(page, "#allocation-status")
 
@@ -65,11 +69,11 @@ def test_planner_follows_kpis_optimises_decides_and_downloads_the_report(browser
         page.get_by_label("Reason").fill("the basement floods first")
         page.get_by_role("button", name="Record decision").click()
         page.locator("#decision-list").get_by_text("Pumps for the hospital: all six pumps from the fire station") \
-            .wait_for(timeout=30_000)
+            .wait_for(timeout=120_000)
         assert "recorded as entry 1" in _text(page, "#decision-message")
 
         # the report downloads as one self-contained HTML page
-        with page.expect_download(timeout=60_000) as download:
+        with page.expect_download(timeout=120_000) as download:
             page.get_by_role("button", name="Download report").click()
         saved = artifacts / download.value.suggested_filename
         download.value.save_as(saved)
