@@ -106,3 +106,22 @@ def test_no_results_leaves_only_the_city(app):
     names = {layer["name"]: layer for layer in data.layers}
     assert not names["water"]["available"] and not names["allocation"]["available"]
     assert "Water depth" not in titles(data.legend) and "Buildings: use" in titles(data.legend)
+
+
+def test_legend_follows_scene_changes_made_elsewhere(app, tmp_path):
+    """Another panel (the compare view) attaches a difference: the legend follows without being told."""
+    server, ctx = app
+    data = ctx.panels["layers"].data
+    other = ResultsFile(write_results(tmp_path / "b.h5"))
+    try:
+        ctx.scene.attach_difference(other)
+        assert "Depth difference A − B" in titles(data.legend) and "Water depth" not in titles(data.legend)
+        ctx.scene.attach_difference(None)
+        assert "Water depth" in titles(data.legend)
+        rows = np.full((2, 6), np.nan)
+        rows[0] = [85_000.0, 447_000.0, 85_050.0, 447_020.0, 2, 0]
+        ctx.scene.show_allocation(rows, ["pumps"])  # the allocation panel's "optimise now"
+        assert next(layer for layer in data.layers if layer["name"] == "allocation")["available"]
+        assert "Allocation: depot → site" in titles(data.legend)
+    finally:
+        other.close()

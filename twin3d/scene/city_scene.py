@@ -117,6 +117,8 @@ class CityScene:
         self._b_index = None
         self._difference_range = 1.0
         self._views = None
+        self._use_legend = None
+        self._listeners: list = []
 
         self._add_terrain()
         for name, layer in city.layers.items():
@@ -136,6 +138,15 @@ class CityScene:
         self._add_layer("allocation", "Allocation arrows", self.arrows.add_to(self.plotter, "allocation"))
         self._sync_visibility()
         self.camera_preset("overview")
+
+    def on_change(self, callback) -> None:
+        """``callback()`` after what :meth:`layers` or :meth:`legend` report may have changed (results
+        attached, a comparison, arrows of other kinds, the building mode, a layer shown or hidden)."""
+        self._listeners.append(callback)
+
+    def _changed(self) -> None:
+        for callback in self._listeners:
+            callback()
 
     # --- building the city's actors -----------------------------------------------------------
     def _add_layer(self, name: str, title: str, actor) -> None:
@@ -227,6 +238,7 @@ class CityScene:
         if results is None:
             self._reset_frame_colours()
             self._sync_visibility()
+            self._changed()
             return
         f = results.file
         b = f["buildings"]
@@ -255,6 +267,7 @@ class CityScene:
             self._align_difference()
         self._reset_frame_colours()
         self._sync_visibility()
+        self._changed()
 
     def _reset_frame_colours(self) -> None:
         for lines in self.networks.values():
@@ -279,6 +292,7 @@ class CityScene:
                 self._update_overlay(name, k)
             else:
                 self._stale.add(name)
+        mode_before, kinds_before = self.colour_mode, (self.arrows.shown_kinds.tolist(), self._available("allocation"))
         self._colour_buildings(k)
         f = r.file
         for kind, lines in self.networks.items():
@@ -292,11 +306,14 @@ class CityScene:
             self.facilities.update(status[k] if ok_shape else None, down)
         if "allocation_assignments" in f:
             ds = f["allocation_assignments"]
-            self.show_allocation(ds[k], list(ds.attrs.get("kinds", [])))
+            self._show_assignments(ds[k], list(ds.attrs.get("kinds", [])))
         if self.water is not None and self.shader:
             from twin3d.scene.water_shader import set_ripple_time
 
             set_ripple_time(self.actors["water"], 0.8 * k)
+        if (self.colour_mode, (self.arrows.shown_kinds.tolist(), self._available("allocation"))) != (
+                mode_before, kinds_before):
+            self._changed()
 
     def _update_water(self, k: int) -> None:
         if self.water is None:
@@ -327,6 +344,7 @@ class CityScene:
             self._colour_buildings(self.frame)
         elif self.building_colours is not None and self.building_colours.mode != "use":
             self.building_colours.apply("use")
+        self._changed()
 
     @property
     def colour_mode(self) -> str:
@@ -352,9 +370,14 @@ class CityScene:
     def show_allocation(self, assignments: np.ndarray, kinds) -> None:
         """Draw ``assignments`` (rows, 6: depot_x, depot_y, site_x, site_y in the city CRS, units,
         kind index into ``kinds``; NaN rows unused) as arrows, rewriting the one arrow actor."""
+        self._show_assignments(assignments, kinds)
+        self._changed()
+
+    def _show_assignments(self, assignments: np.ndarray, kinds) -> None:
         self.arrows.update(assignments, kinds)
         self._allocation_shown = True
-        self._sync_visibility()
+        if "allocation" in self.actors:
+            self.actors["allocation"].SetVisibility(self._shown("allocation"))
 
     # --- comparison ----------------------------------------------------------------------------------
     def attach_difference(self, results_b) -> None:
@@ -369,6 +392,7 @@ class CityScene:
             self._align_difference()
         if self.results is not None and self.frame is not None:
             self._update_water(self.frame)
+        self._changed()
 
     def _align_difference(self) -> None:
         """Map A's cells onto B's grid (nearest cell; outside B: -1) and fix the symmetric range."""
@@ -430,6 +454,7 @@ class CityScene:
             self._update_overlay(name, self.frame)
         if name in self.actors:
             self.actors[name].SetVisibility(self._shown(name))
+        self._changed()
 
     # --- legend ------------------------------------------------------------------------------------
     def legend(self) -> list[dict]:
@@ -460,7 +485,8 @@ class CityScene:
                      for k in shown_networks]
             out.append(categorical_entry("Networks", [*items, (OUT_OF_SERVICE_COLOUR, "Out of service")]))
         if self._shown("facilities"):
-            kinds = [k for k in USES if k in set(self.facilities.kind)]
+            present = set(self.facilities.kind)
+            kinds = [k for k in USES if k in present]
             items = [(USE_COLOURS[k], USE_TITLES[k]) for k in kinds]
             out.append(categorical_entry("Critical facilities", [*items, (DOWN_COLOUR, "Down")]))
         if self._shown("allocation"):
@@ -485,8 +511,11 @@ class CityScene:
             items = [(STATUS_OK_COLOUR, "No impact")]
             items += [(STATUS_COLOURS[n], STATUS_TITLES[n]) for n in STATUS_COLOURS if n in names]
             return categorical_entry("Buildings: status", items)
-        present = set(np.asarray(self.city.buildings.table["use"], dtype=object).astype(str))
-        return categorical_entry("Buildings: use", [(USE_COLOURS[u], USE_TITLES[u]) for u in USES if u in present])
+        if self._use_legend is None:  # the city's uses do not change: listed once
+            present = set(np.asarray(self.city.buildings.table["use"], dtype=object).astype(str))
+            self._use_legend = categorical_entry("Buildings: use", [(USE_COLOURS[u], USE_TITLES[u])
+                                                                    for u in USES if u in present])
+        return self._use_legend
 
     def image(self):
         """Render now and return the view as an RGB array (ny, nx, 3), e.g. for tests and exports."""

@@ -84,7 +84,7 @@ def continuous_entry(title: str, units: str, cmap: str, lo: float, hi: float, n:
                      labels: list[str] | None = None) -> dict:
     """A continuous legend entry: ``n`` stops evenly spaced over ``[lo, hi]`` of ``cmap``."""
     values = np.linspace(lo, hi, n)
-    colours = cmap_rgb(cmap, np.linspace(0.0, 1.0, n))
+    colours = lut_rgb(cmap, np.linspace(0.0, 1.0, n))
     labels = labels or [value_label(v) for v in values]
     return {"title": title, "units": units, "kind": "continuous",
             "stops": [{"colour": hex_colour(c), "label": lab} for c, lab in zip(colours, labels, strict=True)]}

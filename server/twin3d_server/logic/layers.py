@@ -26,8 +26,9 @@ class LayersState:
 class LayersLogic:
     """Binds the layer checkboxes, the building colour mode and the legend to the scene.
 
-    Controllers: ``layers_refresh`` (re-read layers and legend from the scene, e.g. after another
-    panel changed what the scene shows, such as the compare view's difference).
+    The state follows the scene through ``scene.on_change`` (whichever panel changed it: the compare
+    view's difference, the allocation panel's arrows, a shared link) and ``ctx.on_frame``.
+    Controllers: ``layers_refresh`` (re-read layers and legend from the scene).
     """
 
     def __init__(self, ctx):
@@ -40,6 +41,8 @@ class LayersLogic:
         ctx.ctrl.layers_refresh = self.refresh
         ctx.on_results(self.on_results)
         ctx.on_frame(self.on_frame)
+        if hasattr(ctx.scene, "on_change"):  # other panels (compare, allocation, links) change the scene too
+            ctx.scene.on_change(self.refresh)
         self.refresh()
 
     @property
