@@ -278,3 +278,18 @@ def test_difference_outside_b_counts_as_dry(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_damage_of_a_live_run_follows_new_frames(tmp_path):
+    from twin3d.scene.frames import BuildingDamage
+
+    layout = ResultsLayout(grid=GRID, elevation=np.zeros(GRID.shape), fields=("depth",), n_buildings=2,
+                           building_quantities=("max_depth",), mass_balance_columns=("volume",))
+    with ResultsWriter(tmp_path / "live.h5", layout, {"start": "2026-02-09T08:00:00"}) as writer:
+        writer.append_frame(0.0, {"depth": depth_a(0)}, {"max_depth": np.zeros(2)}, np.zeros(1))
+        results = ResultsFile(tmp_path / "live.h5")
+        damage = BuildingDamage(results.file["buildings/max_depth"], np.array(["residential", "hospital"]))
+        np.testing.assert_array_equal(damage.at(0), [0.0, 0.0])
+        writer.append_frame(600.0, {"depth": depth_a(1)}, {"max_depth": np.array([1.0, 2.0])}, np.zeros(1))
+        assert (damage.at(1) > 0).all()  # its own handle is refreshed
+        results.close()

@@ -236,6 +236,8 @@ class BuildingDamage:
         if k >= len(self.fraction):
             from twin3d.mis.damage import damage_fraction, default_curves, running_max
 
+            if k >= self.max_depth.shape[0] and hasattr(self.max_depth, "refresh"):
+                self.max_depth.refresh()  # a live (SWMR) run appended frames since this handle looked
             depth = np.asarray(self.max_depth[()], dtype=np.float64)
             self.fraction = damage_fraction(self.curves or default_curves(), self.use, running_max(depth))
         return self.fraction[k]
