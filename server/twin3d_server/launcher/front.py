@@ -1,21 +1,5 @@
-"""The front process of ``twin3d serve --multi-user``: wslink's launcher, the pages, the relay.
-
-Routes (all relative to the front's root):
-
-``GET /``                    landing page (503 "full" page when every session slot is taken)
-``GET /app/``                trame's client in launcher mode (it POSTs ``launcher/`` for its session)
-``POST /launcher/``          start a session process for the signed-in user: ``{id, sessionURL, secret}``
-                             (503 JSON with the "full" message when no slot is free)
-``GET /session/{port}/ws``   websocket relay to a live session's port (when no proxy routes it)
-``POST /consultations``      a planner opens a consultation: a join code
-``DELETE /consultations/{code}``  its owner ends it
-``GET /join/{code}``         a follower screen's link (also ``GET /join?code=``)
-``GET /status``              sessions in use (admin)
-
-and, on a second listener (a unix socket in the private run directory, for session processes only):
-
-``POST /relay/{code}``       the presenter's process publishes its view (Bearer: its session secret)
-``GET /relay/{code}``        a follower's process subscribes (websocket; Bearer: its session secret)
+"""The front's state for ``twin3d serve --multi-user``: sessions (wslink's launcher classes),
+consultations and the relay's bookkeeping.  Its HTTP side is :mod:`.routes`.
 
 Sessions, ports and processes are wslink's launcher classes (``SessionManager``,
 ``ResourceManager``, ``ProcessManager``) driven from the generated configuration; what goes into a
@@ -32,19 +16,16 @@ import inspect
 import json
 import logging
 import os
-import re
 import secrets
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 from wslink.launcher import ProcessManager, ProxyMappingManagerTXT, SessionManager
 
 from twin3d_server.launcher import pages
-from twin3d_server.launcher.broadcast import validate_view
 from twin3d_server.launcher.config import APPLICATION, READY_LINE
 from twin3d_server.launcher.settings import SECRET_ENV
 
@@ -52,9 +33,6 @@ log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a meeting room
 CODE_LENGTH = 8  # 40 bits
-MAX_BODY_BYTES = 64 * 1024
-MAX_VIEW_BYTES = 16 * 1024
-BROWSER_MSG_BYTES = 4 * 1024 * 1024  # browser -> session through the relay
 REAP_INTERVAL_S = 2.0
 STOP_GRACE_S = 5.0
 
@@ -131,11 +109,6 @@ class SessionProcesses(ProcessManager):
         self.processes.clear()
 
 
-def _bearer(request: web.Request) -> str:
-    value = request.headers.get("Authorization", "")
-    return value[7:].strip() if value.startswith("Bearer ") else ""
-
-
 def _same(a: str, b: str) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
 
@@ -165,7 +138,7 @@ class LauncherFront:
         now = time.time()
         for code, c in list(self.consultations.items()):
             if c.expires < now:
-                self._end(code)
+                self.end_consultation(code)
             elif c.presenter is not None and self.sessions.getSession(c.presenter) is None:
                 c.presenter = None
 
@@ -247,7 +220,7 @@ class LauncherFront:
         self.consultations[code] = consultation
         return consultation
 
-    def _end(self, code: str) -> None:
+    def end_consultation(self, code: str) -> None:
         consultation = self.consultations.pop(code, None)
         if consultation is None:
             return
@@ -279,260 +252,10 @@ class LauncherFront:
         if self._reaper is not None:
             self._reaper.cancel()
         for code in list(self.consultations):
-            self._end(code)
+            self.end_consultation(code)
         self.processes.stop_all()
 
     async def _reap_loop(self) -> None:
         while True:
             await asyncio.sleep(REAP_INTERVAL_S)
             self.reap()
-
-
-# --- HTTP handlers -------------------------------------------------------------------------------
-def _html(text: str, status: int = 200) -> web.Response:
-    return web.Response(text=text, status=status, content_type="text/html",
-                        headers={"Cache-Control": "no-store"})
-
-
-def _cross_site(request: web.Request) -> bool:
-    """A state-changing request whose Origin is another site (cookies are SameSite; this is a second lock)."""
-    from urllib.parse import urlsplit
-
-    origin = request.headers.get("Origin")
-    return origin is not None and urlsplit(origin).netloc != request.host
-
-
-async def _json_body(request: web.Request, limit: int = MAX_BODY_BYTES):
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(text="malformed JSON") from None
-
-
-_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")
-
-
-def _code(value) -> str | None:
-    return value.upper() if isinstance(value, str) and _CODE.match(value) else None
-
-
-def make_routes(front: LauncherFront, client_index: str, static_dirs: dict[str, str]) -> list:
-    """The front's aiohttp routes (see the module docstring)."""
-
-    async def landing(request):
-        if front.free_slots() == 0:
-            return _html(pages.full_page(), 503)
-        who = await front.identity(request)
-        return _html(pages.landing_page(who.user if who else None, bool(who and who.may("planner"))))
-
-    async def app_index(request):
-        if front.free_slots() == 0:
-            return _html(pages.full_page(), 503)
-        return _html(client_index)
-
-    async def launch(request):
-        if _cross_site(request):
-            raise web.HTTPForbidden(text="cross-site request")
-        body = await _json_body(request)
-        if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        follow, present = _code(body.get("follow")), _code(body.get("present"))
-        mode, code = ("follow", follow) if follow else ("present", present) if present else ("own", "")
-        return await front.launch(await front.identity(request), mode, code)
-
-    async def session_ws(request):
-        index, _, port = request.match_info["key"].rpartition("-")
-        if int(index or 0) != front.host_index:
-            raise web.HTTPNotFound(text="a session of another launcher host")
-        session = front.live_session(int(port))
-        if session is None:
-            raise web.HTTPNotFound(text="no such session")
-        return await _relay_websocket(request, session)
-
-    async def consultation_new(request):
-        if _cross_site(request):
-            raise web.HTTPForbidden(text="cross-site request")
-        who = await front.identity(request)
-        if who is None:
-            raise web.HTTPUnauthorized(text="sign in first")
-        if not who.may("planner"):
-            raise web.HTTPForbidden(text="a consultation needs the planner role")
-        consultation = front.open_consultation(who.user)
-        if consultation is None:
-            raise web.HTTPServiceUnavailable(text="too many consultations are open")
-        if request.content_type == "application/x-www-form-urlencoded":
-            return _html(pages.consultation_page(consultation.code), 201)
-        return web.json_response({"code": consultation.code, "join_url": f"join/{consultation.code}",
-                                  "presenter_url": f"app/?present={consultation.code}"}, status=201)
-
-    async def consultation_end(request):
-        if _cross_site(request):
-            raise web.HTTPForbidden(text="cross-site request")
-        who = await front.identity(request)
-        code = _code(request.match_info["code"])
-        consultation = front.consultations.get(code or "")
-        if who is None:
-            raise web.HTTPUnauthorized(text="sign in first")
-        if consultation is None:
-            raise web.HTTPNotFound(text="no such consultation")
-        if consultation.owner != who.user and not who.may("admin"):
-            raise web.HTTPForbidden(text="not your consultation")
-        front._end(consultation.code)
-        return web.Response(status=204)
-
-    async def join(request):
-        code = _code(request.match_info.get("code") or request.query.get("code"))
-        if code is None or code not in front.consultations:
-            return _html(pages.not_found_page("No consultation with this code."), 404)
-        prefix = "../" if "code" in request.match_info else ""
-        raise web.HTTPSeeOther(f"{prefix}app/?follow={code}")
-
-    async def status(request):
-        who = await front.identity(request)
-        if who is None or not who.may("admin"):
-            raise web.HTTPForbidden(text="admin only")
-        free = front.free_slots()
-        return web.json_response({"sessions": len(front.sessions.sessions), "free": free,
-                                  "consultations": len(front.consultations)})
-
-    async def app_slash(_request):
-        raise web.HTTPFound("app/")
-
-    routes = [web.get("/", landing), web.get("/app", app_slash),
-              web.get("/app/", app_index), web.get("/app/index.html", app_index),
-              web.post("/launcher/", launch), web.post("/launcher", launch),
-              web.get(r"/session/{key:(?:\d{1,3}-)?\d{1,5}}/ws", session_ws),
-              web.post("/consultations", consultation_new), web.delete("/consultations/{code}", consultation_end),
-              web.get("/join", join), web.get("/join/{code}", join), web.get("/status", status)]
-    for prefix in sorted(static_dirs, key=len, reverse=True):
-        routes.append(web.static(f"/app/{prefix}", static_dirs[prefix]))
-    return routes
-
-
-def relay_routes(front: LauncherFront) -> list:
-    """The relay's routes (served on the private unix socket only)."""
-
-    async def relay_publish(request):
-        code = _code(request.match_info["code"]) or ""
-        try:
-            view = validate_view(await _json_body(request, MAX_VIEW_BYTES))
-        except ValueError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
-        status = await front.publish(code, _bearer(request), view)
-        return web.Response(status=status)
-
-    async def relay_subscribe(request):
-        code = _code(request.match_info["code"]) or ""
-        consultation = front.consultations.get(code)
-        if consultation is None:
-            raise web.HTTPNotFound(text="no such consultation")
-        if not front.follower_allowed(code, _bearer(request)):
-            raise web.HTTPForbidden(text="only this consultation's follower sessions subscribe")
-        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=1024)
-        await ws.prepare(request)
-        consultation.followers.add(ws)
-        try:
-            if consultation.view is not None:
-                await ws.send_str(json.dumps(consultation.view))
-            async for _ in ws:  # read-only: whatever a follower sends is dropped
-                pass
-        finally:
-            consultation.followers.discard(ws)
-        return ws
-
-    return [web.post("/relay/{code}", relay_publish), web.get("/relay/{code}", relay_subscribe)]
-
-
-async def _relay_websocket(request: web.Request, session: dict) -> web.WebSocketResponse:
-    """Pump websocket messages between the browser and the session process, both ways."""
-    import aiohttp
-
-    browser = web.WebSocketResponse(max_msg_size=BROWSER_MSG_BYTES, heartbeat=30)
-    await browser.prepare(request)
-    url = f"ws://{session['host']}:{session['port']}/ws"
-    async with aiohttp.ClientSession() as http:
-        try:
-            upstream = await http.ws_connect(url, max_msg_size=0, autoping=True)
-        except aiohttp.ClientError:
-            await browser.close(code=1011, message=b"session unreachable")
-            return browser
-
-        async def pump(source, sink):
-            async for message in source:
-                if message.type == WSMsgType.BINARY:
-                    await sink.send_bytes(message.data)
-                elif message.type == WSMsgType.TEXT:
-                    await sink.send_str(message.data)
-                elif message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-                    break
-
-        tasks = [asyncio.ensure_future(pump(browser, upstream)), asyncio.ensure_future(pump(upstream, browser))]
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
-            task.cancel()
-        await upstream.close()
-        await browser.close()
-    return browser
-
-
-def trame_client(application: str = APPLICATION) -> tuple[str, dict[str, str]]:
-    """trame's browser client in launcher mode: the index page (its session manager is
-    ``../launcher/``) and the static folders of every installed trame module, by URL prefix."""
-    from trame.tools.www import StaticContentGenerator
-
-    generator = StaticContentGenerator()
-    generator.enable_all()
-    www = Path(generator.www)
-    index = (www / "index.html").read_text(encoding="utf-8")
-    index, n = re.subn(r'<html lang="en"[^>]*>',
-                       f'<html lang="en" data-app-name="{application}" data-launcher-retry="[]" '
-                       'data-session-manager-url="../launcher/">', index, count=1)
-    if n != 1:
-        raise RuntimeError(f"unexpected trame client page: {www / 'index.html'}")
-    static = {str(prefix): str(path) for prefix, path in generator.serve.items()}
-    static[""] = str(www)
-    return index, static
-
-
-def make_front_apps(config: dict, authenticate: Authenticator,
-                    app: web.Application | None = None) -> tuple[web.Application, web.Application]:
-    """The front as two aiohttp applications: the public one (pages, launcher, session relay; or
-    ``app`` with these routes added, e.g. the web package's app with sign-in and security
-    middlewares) and the relay, for the private unix socket."""
-    front = LauncherFront(config, authenticate)
-    index, static = trame_client()
-    public = app if app is not None else web.Application(client_max_size=MAX_BODY_BYTES)
-    public.add_routes(make_routes(front, index, {k: v for k, v in static.items() if k}))
-    public.router.add_static("/app/", static[""])
-    public.on_startup.append(front.start)
-    public.on_shutdown.append(front.stop)
-    public[FRONT_KEY] = front
-    relay = web.Application(client_max_size=MAX_VIEW_BYTES)
-    relay.add_routes(relay_routes(front))
-    return public, relay
-
-
-async def run_front(public: web.Application, relay: web.Application, host: str, port: int,
-                    relay_socket: str) -> None:
-    """Serve ``public`` on ``host:port`` and ``relay`` on the unix socket (0600) until cancelled."""
-    runners = [web.AppRunner(public, access_log=None), web.AppRunner(relay, access_log=None)]
-    for runner in runners:
-        await runner.setup()
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(relay_socket)
-        await web.UnixSite(runners[1], relay_socket).start()
-        os.chmod(relay_socket, 0o600)
-        await web.TCPSite(runners[0], host, port).start()
-        await asyncio.Event().wait()
-    finally:
-        for runner in reversed(runners):
-            await runner.cleanup()
-
-
-FRONT_KEY = web.AppKey("twin3d_launcher_front", LauncherFront)

@@ -74,7 +74,7 @@ def serve_multi_user(settings=None, host: str | None = None, port: int | None = 
     from pathlib import Path
 
     from twin3d_server.launcher.config import RELAY_SOCKET
-    from twin3d_server.launcher.front import make_front_apps, run_front
+    from twin3d_server.launcher.routes import make_front_apps, run_front
 
     launcher = load_launcher_settings(host=host, port=port, max_sessions=max_sessions, idle_timeout_s=idle_timeout_s,
                                       memory_mb=memory_mb, first_port=first_port, run_dir=run_dir)
