@@ -29,6 +29,8 @@ class MapState:
     share_query: str = ""
     presets: list[dict] = field(default_factory=list)  # {value, title}
     preset: str = ""  # the last preset applied
+    link_copied: bool = False  # set by the browser once the link is on the clipboard
+    model_note: list[dict] = field(default_factory=list)  # {title, text}: what the model can and cannot tell
 
 
 def timezone_label(start: str) -> str:
@@ -51,6 +53,48 @@ def coordinate_text(point, crs_label: str) -> str:
     """ "x 85 000.12 · y 447 000.46 · z 1.25 m (EPSG:7415)"."""
     x, y, z = (float(v) for v in point)
     return f"x {x:,.2f} · y {y:,.2f} · z {z:,.2f} m ({crs_label})".replace(",", " ")
+
+
+HAZARD_WORDS = {"rain": "rain falling on the city", "inflow": "a river or sea flowing in",
+                "breach": "a breach in a flood defence", "heatwave": "a heatwave",
+                "release": "smoke or a gas released into the air"}
+
+
+def model_note(results, city) -> list[dict]:
+    """A plain-language note on what the model shown can and cannot tell (kiosk mode)."""
+    import tomllib
+
+    hazards, cell, hours = [], None, None
+    if results is not None:
+        text = results.file.attrs.get("scenario", "")
+        text = text.decode() if isinstance(text, bytes) else str(text)
+        try:
+            hazards = [HAZARD_WORDS[k] for k in tomllib.loads(text).get("hazards", {}) if k in HAZARD_WORDS]
+        except tomllib.TOMLDecodeError:
+            hazards = []
+        cell = float(results.grid.cell_size)
+        times = results.times()
+        hours = float(times[-1]) / 3600.0 if len(times) else None
+    what = " and ".join(hazards) if hazards else "a hazard event"
+    grid = f"squares of {cell:g} m" if cell else "squares of a few metres"
+    span = f" over {hours:.0f} hours" if hours else ""
+    return [
+        {"title": "A planning scenario, not a forecast",
+         "text": f"This shows what could happen if {what} happened{span}. It helps compare ways to "
+                 "prepare; it does not predict what will happen on a given day."},
+        {"title": "What the model includes",
+         "text": f"Water or heat moving over the ground, computed on {grid}; the {len(city.buildings):,} "
+                 "buildings of the city and who lives or works in them; power, water and road networks "
+                 "and the emergency services, where the scenario describes them."},
+        {"title": "What it cannot tell",
+         "text": f"Exact water levels at one front door (anything smaller than {grid.split(' of ')[-1]} is "
+                 "averaged); flooding inside buildings, cellars or sewers beyond the drainage assumed; "
+                 "how people will actually behave."},
+        {"title": "How certain it is",
+         "text": "Rain amounts, river levels, the state of defences, building data and damage costs "
+                 "are estimates. Read the numbers as an indication of size and of differences between "
+                 "scenarios, not as exact values."},
+    ]
 
 
 class MapLogic:
@@ -98,6 +142,7 @@ class MapLogic:
         start = results.file.attrs.get("start", "") if results is not None else ""
         start = start.decode() if isinstance(start, bytes) else str(start)
         self.data.timezone = timezone_label(start) if results is not None else ""
+        self.data.model_note = model_note(results, self.ctx.city)
         self.refresh_view_state()
 
     # --- coordinates -------------------------------------------------------------------
@@ -127,6 +172,9 @@ class MapLogic:
             found = [int(text["value"])]
         elif isinstance(text, int):
             found = [text]
+        elif not str(text or "").strip():  # cleared
+            self.data.find_message = ""
+            return None
         else:
             found = find_buildings(self.ctx.city.buildings, text, limit=1, names=self._names)
         if not found:
