@@ -63,8 +63,8 @@ def serve_multi_user(settings=None, host: str | None = None, port: int | None = 
 
     Parameters
     ----------
-    settings : the app's settings (``twin3d.config.Settings``; handed to the sign-in layer).
-    host, port : where the front listens (default: the settings' host and port).
+    settings : the app's settings (``twin3d.config.Settings``): their host and port are the defaults.
+    host, port : where the front listens.
     targets : what each session serves (city, results and scenario files), as for ``twin3d serve``.
     max_sessions, idle_timeout_s, memory_mb, first_port, run_dir : override :class:`LauncherSettings`.
     allow_local : no sign-in, everyone is the local planner (loopback addresses only).
@@ -76,6 +76,8 @@ def serve_multi_user(settings=None, host: str | None = None, port: int | None = 
     from twin3d_server.launcher.config import RELAY_SOCKET
     from twin3d_server.launcher.routes import make_front_apps, run_front
 
+    host = host or getattr(settings, "host", None)
+    port = port or getattr(settings, "port", None)
     launcher = load_launcher_settings(host=host, port=port, max_sessions=max_sessions, idle_timeout_s=idle_timeout_s,
                                       memory_mb=memory_mb, first_port=first_port, run_dir=run_dir)
     authenticate, app = sign_in(launcher, allow_local)
