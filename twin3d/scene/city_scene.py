@@ -119,6 +119,8 @@ class CityScene:
         self._views = None
         self._use_legend = None
         self._listeners: list = []
+        self._ds: dict = {}  # per-frame datasets of the attached results
+        self._assignment_kinds: list[str] = []
 
         self._add_terrain()
         for name, layer in city.layers.items():
@@ -231,6 +233,7 @@ class CityScene:
             if actor is not None:
                 self.plotter.remove_actor(actor, render=False)
         self.water, self.overlays, self._damage, self._status_flags = None, {}, None, {}
+        self._ds, self._assignment_kinds = {}, []
         self._stale.clear()
         self.results, self.frame = results, None
         self._allocation_shown = False
@@ -243,6 +246,7 @@ class CityScene:
         f = results.file
         b = f["buildings"]
         n = len(self.city.buildings)
+        self._ds = self._frame_datasets(f)
         if "status" in b:
             self._status_flags = status_names(b["status"].attrs.get("flags", []))
         if "max_depth" in b and b["max_depth"].shape[1] == n:
@@ -269,6 +273,31 @@ class CityScene:
         self._sync_visibility()
         self._changed()
 
+    def _frame_datasets(self, f) -> dict:
+        """The per-frame datasets a tick reads, opened once (an HDF5 path lookup costs more than a row)."""
+        n = len(self.city.buildings)
+        ds = {name: f["fields"][name] for name in ("depth", "temperature", "concentration") if name in f["fields"]}
+        for name in ("max_depth", "status"):
+            if name in f["buildings"] and f["buildings"][name].shape[1] == n:
+                ds[name] = f["buildings"][name]
+        for kind in self.networks:
+            for part in ("node_ok", "edge_ok"):
+                if f"networks/{kind}/{part}" in f:
+                    ds[f"{kind}/{part}"] = f[f"networks/{kind}/{part}"]
+        if "allocation_assignments" in f:
+            ds["assignments"] = f["allocation_assignments"]
+            self._assignment_kinds = [_text(k) for k in ds["assignments"].attrs.get("kinds", [])]
+        return ds
+
+    def _row(self, name: str, k: int):
+        """Row ``k`` of a per-frame dataset, or ``None`` when the results have none."""
+        ds = self._ds.get(name)
+        if ds is None:
+            return None
+        if k >= ds.shape[0]:
+            ds.refresh()  # a live (SWMR) run appended frames since this handle looked
+        return ds[k]
+
     def _reset_frame_colours(self) -> None:
         for lines in self.networks.values():
             lines.update(None, None)
@@ -293,20 +322,17 @@ class CityScene:
             else:
                 self._stale.add(name)
         mode_before, kinds_before = self.colour_mode, (self.arrows.shown_kinds.tolist(), self._available("allocation"))
-        self._colour_buildings(k)
-        f = r.file
+        status = self._row("status", k)  # read once: buildings and facilities both use it
+        self._colour_buildings(k, status)
         for kind, lines in self.networks.items():
-            g = f["networks"].get(kind) if "networks" in f else None
-            if g is not None:
-                lines.update(g["node_ok"][k] if "node_ok" in g else None, g["edge_ok"][k] if "edge_ok" in g else None)
+            node_ok, edge_ok = self._row(f"{kind}/node_ok", k), self._row(f"{kind}/edge_ok", k)
+            if node_ok is not None or edge_ok is not None:
+                lines.update(node_ok, edge_ok)
         if self.facilities is not None:
-            status = f["buildings"].get("status")
             down = next((bit for bit, name in self._status_flags.items() if name == "down"), None)
-            ok_shape = status is not None and status.shape[1] == len(self.city.buildings)
-            self.facilities.update(status[k] if ok_shape else None, down)
-        if "allocation_assignments" in f:
-            ds = f["allocation_assignments"]
-            self._show_assignments(ds[k], list(ds.attrs.get("kinds", [])))
+            self.facilities.update(status, down)
+        if "assignments" in self._ds:
+            self._show_assignments(self._row("assignments", k), self._assignment_kinds)
         if self.water is not None and self.shader:
             from twin3d.scene.water_shader import set_ripple_time
 
@@ -318,7 +344,7 @@ class CityScene:
     def _update_water(self, k: int) -> None:
         if self.water is None:
             return
-        depth = self.results.field("depth", k)
+        depth = self._row("depth", k)
         if self.results_b is None:
             self.water.update(depth)
             return
@@ -326,7 +352,7 @@ class CityScene:
 
     def _update_overlay(self, name: str, k: int) -> None:
         overlay = self.overlays[name]
-        overlay.update(self.results.field(overlay.style.field, k))
+        overlay.update(self._row(overlay.style.field, k))
         self._stale.discard(name)
 
     # --- buildings -------------------------------------------------------------------------------
@@ -351,18 +377,16 @@ class CityScene:
         """The mode the buildings actually show ("use" until a frame has data for the asked mode)."""
         return self.building_colours.mode if self.building_colours is not None else "use"
 
-    def _colour_buildings(self, k: int) -> None:
+    def _colour_buildings(self, k: int, status: np.ndarray | None = None) -> None:
         colours, mode = self.building_colours, self.building_mode
         if colours is None:
             return
-        b = self.results.file["buildings"]
-        n = len(self.city.buildings)
-        if mode == "depth" and "max_depth" in b and b["max_depth"].shape[1] == n:
-            colours.apply("depth", b["max_depth"][k])
+        if mode == "depth" and "max_depth" in self._ds:
+            colours.apply("depth", self._row("max_depth", k))
         elif mode == "damage" and self._damage is not None:
             colours.apply("damage", self._damage.at(k))
-        elif mode == "status" and "status" in b and b["status"].shape[1] == n:
-            colours.apply("status", b["status"][k], self._status_flags)
+        elif mode == "status" and "status" in self._ds:
+            colours.apply("status", self._row("status", k) if status is None else status, self._status_flags)
         elif colours.mode != "use":
             colours.apply("use")
 
