@@ -192,6 +192,8 @@ def test_legend_lists_what_is_coloured_and_visible(rich):
     assert water["kind"] == "continuous" and water["units"] == "m"
     assert water["stops"][0]["label"] == "0" and water["stops"][-1]["label"] == "≥3"
     assert legend["Air temperature"]["units"] == "°C" and legend["Air temperature"]["stops"][-1]["label"] == "30"
+    plume = [s["label"] for s in legend["Plume concentration"]["stops"]]
+    assert plume[0] == "3.0e-06" and plume[-1] == "3.0e-03"  # three decades below the field's max, in kg/m³
     facilities = [s["label"] for s in legend["Critical facilities"]["stops"]]
     assert facilities == ["Hospital", "School", "Down"]
     assert [s["label"] for s in legend["Networks"]["stops"]] == ["Power network: in service", "Out of service"]
