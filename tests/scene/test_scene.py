@@ -295,3 +295,18 @@ def test_damage_of_a_live_run_follows_new_frames(tmp_path):
         writer.append_frame(600.0, {"depth": depth_a(1)}, {"max_depth": np.array([1.0, 2.0])}, np.zeros(1))
         assert (damage.at(1) > 0).all()  # its own handle is refreshed
         results.close()
+
+
+def test_an_empty_city_still_builds_a_scene():
+    from twin3d.model import City
+    from twin3d.scene.city_scene import CityScene
+
+    scene = CityScene(City("empty"), shader=False)
+    scene.plotter.window_size = (64, 48)
+    assert [layer["name"] for layer in scene.layers()] == ["water", "heat", "plume", "allocation"]
+    assert not any(layer["available"] for layer in scene.layers()) and scene.legend() == []
+    for preset in ("overview", "district", "street"):
+        scene.camera_preset(preset)
+    scene.set_building_mode("status")
+    assert scene.colour_mode == "use" and scene.image().shape == (48, 64, 3)
+    scene.plotter.close()

@@ -59,12 +59,14 @@ class FacilityGlyphs:
                            np.column_stack([np.full(len(faces), 3), faces]).ravel() if len(faces) else None)
         self.cells_per_glyph = len(tris)
         cell_glyph = np.repeat(np.arange(n), len(tris))
-        poly.cell_data["facility"] = cell_glyph
-        poly.cell_data["building"] = self.building[cell_glyph] if n else np.zeros(0, np.int64)
-        poly.cell_data["colour"] = self.kind_colour[cell_glyph] if n else np.zeros((0, 3), np.uint8)
         self._cell_glyph = cell_glyph
         self.poly = poly
-        self.colour = poly.cell_data["colour"]
+        self.colour = np.zeros((0, 3), np.uint8)
+        if n:  # a city without facilities has no glyph actor (VTK arrays cannot be empty here)
+            poly.cell_data["facility"] = cell_glyph
+            poly.cell_data["building"] = self.building[cell_glyph]
+            poly.cell_data["colour"] = self.kind_colour[cell_glyph]
+            self.colour = poly.cell_data["colour"]
         self.down = np.zeros(n, dtype=bool)
         self.actor = None
 
