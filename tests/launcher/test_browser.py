@@ -61,3 +61,26 @@ def test_a_consultation_is_joined_by_its_link(browser, targets, front_factory, t
     assert any(f'"follow":"{code}"' in (body or "") for body in launches), launches
     follower.screenshot(path=str(_artifacts(tmp_path) / "launcher-follower.png"))
     context.close()
+
+
+def test_sign_in_then_a_session_under_the_web_packages_headers(browser, targets, front_factory, tmp_path):  # noqa: F811
+    from twin3d_server.web.users import add_user
+
+    users = tmp_path / "users.toml"
+    add_user(users, "ann", "planner", "correct horse battery staple")
+    url = front_factory(targets, max_sessions=1, env={
+        "TWIN3D_CONFIG": str(tmp_path / "none.toml"), "TWIN3D_USERS_FILE": str(users), "TWIN3D_HTTP_LOOPBACK": "1"}).url
+    context = browser.new_context()
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/")
+    assert "/login" in page.url
+    page.locator("input[name=username]").fill("ann")
+    page.locator("input[name=password]").fill("correct horse battery staple")
+    page.locator("button[type=submit], input[type=submit]").first.click()
+    page.get_by_role("link", name="Open my session").click()
+    page.get_by_text("2 buildings").wait_for(timeout=90_000)
+    assert not errors, errors  # the content security policy lets trame's client run in launcher mode
+    page.screenshot(path=str(_artifacts(tmp_path) / "launcher-signed-in.png"))
+    context.close()
