@@ -36,6 +36,7 @@ from twin3d.scene.palettes import (
     OUT_OF_SERVICE_COLOUR,
     USE_COLOURS,
     USE_TITLES,
+    WATER_CMAP,
     categorical_entry,
     continuous_entry,
     value_label,
@@ -495,7 +496,7 @@ class CityScene:
                 lo, hi = DEPTH_RANGE_M
                 labels = [value_label(v) for v in np.linspace(lo, hi, 5)]
                 labels[-1] = f"≥{labels[-1]}"
-                out.append(continuous_entry("Water depth", "m", DEPTH_CMAP, lo, hi, labels=labels))
+                out.append(continuous_entry("Water depth", "m", WATER_CMAP, lo, hi, labels=labels))
         for name, overlay in self.overlays.items():
             if self._shown(name):
                 from twin3d.scene.overlays import overlay_labels

@@ -106,12 +106,16 @@ class WaterSurface:
     def add_to(self, plotter):
         """Add the one actor to a plotter (no scalar bar: the app's legend explains it); returns the actor.
 
-        The depth colour map's alpha rises with depth (``DEPTH_ALPHA``)."""
+        Water uses ``palettes.WATER_CMAP`` (the darker part of the depth map, so shallow water is
+        light blue rather than white); its alpha rises with depth (``DEPTH_ALPHA``)."""
         import pyvista as pv
 
-        self.actor = plotter.add_mesh(self.surface, scalars="depth", cmap=DEPTH_CMAP, clim=DEPTH_RANGE_M,
+        from twin3d.scene.palettes import WATER_CMAP, ensure_colourmaps
+
+        ensure_colourmaps()
+        self.actor = plotter.add_mesh(self.surface, scalars="depth", cmap=WATER_CMAP, clim=DEPTH_RANGE_M,
                                       name="water", smooth_shading=False, show_scalar_bar=False)
-        depth_lut = pv.LookupTable(cmap=DEPTH_CMAP, scalar_range=DEPTH_RANGE_M)
+        depth_lut = pv.LookupTable(cmap=WATER_CMAP, scalar_range=DEPTH_RANGE_M)
         depth_lut.apply_opacity(list(np.linspace(*DEPTH_ALPHA, 8)), kind="linear")
         self._luts = {"depth": depth_lut, "difference": pv.LookupTable(cmap=DIFFERENCE_CMAP)}
         self.actor.mapper.lookup_table = depth_lut

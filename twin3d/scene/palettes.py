@@ -36,6 +36,22 @@ ARROW_COLOURS = (OKABE_ITO["reddish_purple"], OKABE_ITO["orange"], OKABE_ITO["bl
                  OKABE_ITO["grey"])
 
 
+# Water: the upper 70 % of "Blues", so that shallow water is a clear light blue, not white.
+WATER_CMAP = "twin3d_water"
+_DERIVED = {WATER_CMAP: ("Blues", 0.3, 1.0)}
+
+
+def ensure_colourmaps() -> None:
+    """Register the scene's derived colour maps with matplotlib (pyvista finds them by name)."""
+    import matplotlib
+    from matplotlib.colors import ListedColormap
+
+    for name, (base, lo, hi) in _DERIVED.items():
+        if name not in matplotlib.colormaps:
+            colours = matplotlib.colormaps[base](np.linspace(lo, hi, 256))
+            matplotlib.colormaps.register(ListedColormap(colours, name=name))
+
+
 def hex_colour(rgb) -> str:
     """``"#rrggbb"`` of an RGB triple (0-255)."""
     r, g, b = (int(round(float(c))) for c in rgb[:3])
@@ -46,6 +62,7 @@ def cmap_rgb(cmap: str, t: np.ndarray) -> np.ndarray:
     """RGB (uint8, shape (n, 3)) of positions ``t`` in [0, 1] along the matplotlib map ``cmap``."""
     import matplotlib
 
+    ensure_colourmaps()
     t = np.clip(np.nan_to_num(np.asarray(t, dtype=np.float64), nan=0.0), 0.0, 1.0)
     return (matplotlib.colormaps[cmap](t)[..., :3] * 255).round().astype(np.uint8)
 
