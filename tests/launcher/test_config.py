@@ -70,3 +70,13 @@ def test_impossible_settings_are_refused(overrides):
 
 def test_a_second_launcher_host_prefixes_its_session_paths():
     assert session_url(LauncherSettings(host_index=2)) == "ws://USE_HOST/session/2-${port}/ws"
+
+
+def test_the_session_secret_check_accepts_only_its_secret():
+    import asyncio
+
+    from twin3d_server.launcher.session import secret_check
+
+    check = secret_check("s" * 43)
+    answers = [asyncio.run(check.validateToken(token, "c1")) for token in ("s" * 43, "s" * 42, "", None, 42)]
+    assert answers == [True, False, False, False, False]

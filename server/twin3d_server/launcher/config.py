@@ -46,7 +46,8 @@ def session_command(settings: LauncherSettings, run_dir: str | os.PathLike, targ
     return [python, "-m", "twin3d_server.launcher.session", "--port", "${port}", "--host", settings.session_host,
             "--secret-env", SECRET_ENV, "--role", "${role}", "--user", "${user}", "--mode", "${mode}",
             "--code", "${code}", "--relay", relay_address(run_dir),
-            "--timeout", str(settings.idle_timeout_s), *escaped]
+            "--timeout", str(settings.idle_timeout_s), *(["--client-render"] if settings.client_render else []),
+            *escaped]
 
 
 def launcher_config(settings: LauncherSettings, run_dir: str | os.PathLike, targets=(),

@@ -58,7 +58,7 @@ def prepare(launcher: LauncherSettings, targets=()) -> tuple[dict, str]:
 def serve_multi_user(settings=None, host: str | None = None, port: int | None = None, targets=(), *,
                      max_sessions: int | None = None, idle_timeout_s: int | None = None,
                      memory_mb: int | None = None, first_port: int | None = None, run_dir: str | None = None,
-                     allow_local: bool = False) -> int:
+                     client_render: bool | None = None, allow_local: bool = False) -> int:
     """Serve ``twin3d serve --multi-user`` until interrupted; returns the exit code.
 
     Parameters
@@ -66,7 +66,8 @@ def serve_multi_user(settings=None, host: str | None = None, port: int | None = 
     settings : the app's settings (``twin3d.config.Settings``): their host and port are the defaults.
     host, port : where the front listens.
     targets : what each session serves (city, results and scenario files), as for ``twin3d serve``.
-    max_sessions, idle_timeout_s, memory_mb, first_port, run_dir : override :class:`LauncherSettings`.
+    max_sessions, idle_timeout_s, memory_mb, first_port, run_dir, client_render : override
+        :class:`LauncherSettings` (``None``: from settings).
     allow_local : no sign-in, everyone is the local planner (loopback addresses only).
     """
     import asyncio
@@ -79,7 +80,8 @@ def serve_multi_user(settings=None, host: str | None = None, port: int | None = 
     host = host or getattr(settings, "host", None)
     port = port or getattr(settings, "port", None)
     launcher = load_launcher_settings(host=host, port=port, max_sessions=max_sessions, idle_timeout_s=idle_timeout_s,
-                                      memory_mb=memory_mb, first_port=first_port, run_dir=run_dir)
+                                      memory_mb=memory_mb, first_port=first_port, run_dir=run_dir,
+                                      client_render=client_render)
     authenticate, app = sign_in(launcher, allow_local)
     config, path = prepare(launcher, targets)
     public, relay = make_front_apps(config, authenticate, app)
@@ -114,6 +116,7 @@ def main(argv=None) -> int:
     p.add_argument("--memory-mb", type=int)
     p.add_argument("--first-port", type=int)
     p.add_argument("--run-dir")
+    p.add_argument("--client-render", action="store_true", default=None, help="sessions render with vtk.js")
     p.add_argument("--allow-local", action="store_true", help="no sign-in (loopback only; tests, one machine)")
     args = p.parse_args(argv)
     from twin3d.config import load_settings
@@ -121,7 +124,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.WARNING)
     return serve_multi_user(load_settings(), args.host, args.port, args.targets, max_sessions=args.max_sessions,
                             idle_timeout_s=args.idle_timeout_s, memory_mb=args.memory_mb, first_port=args.first_port,
-                            run_dir=args.run_dir, allow_local=args.allow_local)
+                            run_dir=args.run_dir, client_render=args.client_render, allow_local=args.allow_local)
 
 
 if __name__ == "__main__":

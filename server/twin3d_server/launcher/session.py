@@ -32,6 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--code", default="", help="the consultation's join code (present / follow)")
     p.add_argument("--relay", default="", help="the front's relay URL (present / follow)")
     p.add_argument("--timeout", type=int, default=300, help="exit this many seconds after the last client left")
+    p.add_argument("--client-render", action="store_true", help="render in the browser with vtk.js")
     p.add_argument("targets", nargs="*", help="city, results files and scenario files, as for twin3d serve")
     args = p.parse_args(argv)
     if args.mode != "own" and not (args.code and args.relay):
@@ -50,6 +51,20 @@ def take_secret(name: str, environ=None) -> str:
     return secret
 
 
+def secret_check(secret: str):
+    """A wslink link protocol whose ``validateToken`` accepts only ``secret`` (compared in constant
+    time; wslink's own comparison of its ``authKey`` is a plain ``==``)."""
+    import hmac
+
+    from wslink.websocket import LinkProtocol
+
+    class SecretCheck(LinkProtocol):
+        async def validateToken(self, token, client_id):  # noqa: N802 (wslink's name)
+            return isinstance(token, str) and hmac.compare_digest(token.encode(), secret.encode())
+
+    return SecretCheck()
+
+
 def build_session(args, secret: str):
     """Compose the app for this session; returns ``(server, ctx)`` (not started)."""
     from twin3d.io.default_city import load_city
@@ -61,13 +76,16 @@ def build_session(args, secret: str):
     city_spec, entries = split_targets(args.targets)
     city = load_city(city_spec)[0]
     follower = args.mode == "follow"
-    options = AppOptions(kiosk=follower, role="viewer" if follower else args.role, user=args.user)
+    options = AppOptions(kiosk=follower, client_render=args.client_render,
+                         role="viewer" if follower else args.role, user=args.user)
     server, ctx = build_app(city, targets=entries, options=options)
     if args.mode == "present":
         broadcast.attach_presenter(ctx, args.relay, args.code, secret)
     elif follower:
         broadcast.attach_follower(ctx, args.relay, args.code, secret)
-    server.cli.set_defaults(authKey=secret)  # wslink's hello compares against it; never on argv
+    server.cli.set_defaults(authKey=secret)  # wslink's own check; never on argv
+    check = secret_check(secret)  # ... and the one that decides, in constant time
+    ctx.ctrl.on_server_bind.add(lambda _webserver: server.protocol.registerLinkProtocol(check))
     try:  # the web package's cap on a client's websocket messages, as in single-process serving
         from twin3d_server.web import load_web_settings
 

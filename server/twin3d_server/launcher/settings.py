@@ -29,6 +29,7 @@ class LauncherSettings:
     memory_mb : address-space cap (RLIMIT_AS) of each session process, in MiB; 0 for none.
     run_dir : where the generated launcher configuration and session logs go ("" = a new private temp dir).
     consultation_hours : a join code expires this long after it was created.
+    client_render : sessions render in the browser with vtk.js (small cities, weak servers).
     host_index : this launcher host's place behind a shared proxy (0: the only or first host); session
         websocket paths of host ``i > 0`` are ``/session/<i>-<port>/ws``.
     """
@@ -44,6 +45,7 @@ class LauncherSettings:
     run_dir: str = ""
     consultation_hours: float = 12.0
     host_index: int = 0
+    client_render: bool = False
 
     @property
     def last_port(self) -> int:
@@ -56,6 +58,8 @@ class LauncherSettings:
 
 def _convert(kind, value):
     kind = kind if isinstance(kind, str) else kind.__name__
+    if kind == "bool":
+        return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
     if kind == "int":
         return int(value)
     if kind == "float":
