@@ -73,10 +73,9 @@ def test_a_second_launcher_host_prefixes_its_session_paths():
 
 
 def test_the_session_secret_check_accepts_only_its_secret():
-    import asyncio
-
+    from tests.launcher.conftest import run
     from twin3d_server.launcher.session import secret_check
 
     check = secret_check("s" * 43)
-    answers = [asyncio.run(check.validateToken(token, "c1")) for token in ("s" * 43, "s" * 42, "", None, 42)]
+    answers = [run(check.validateToken(token, "c1")) for token in ("s" * 43, "s" * 42, "", None, 42)]
     assert answers == [True, False, False, False, False]
