@@ -80,3 +80,29 @@ def test_without_results_only_the_attributes():
     report = building_report(national_grid_city().buildings, None, None, 0)
     assert report["attributes"]["id"] == "NL.1"
     assert report["hazard"] == {} and report["status"] is None and report["damage"] is None
+
+
+def test_series_of_a_run_still_computing_reads_new_frames(tmp_path):
+    from twin3d.model import Grid
+    from twin3d.scenario.results import ResultsLayout, ResultsWriter
+    from twin3d.scene.inspect import BuildingSeries
+
+    grid = Grid((84990.0, 446990.0), 10.0, (2, 2))
+    layout = ResultsLayout(grid=grid, elevation=np.zeros(grid.shape), fields=("depth",), n_buildings=2,
+                           building_quantities=("max_depth", "max_speed"), mass_balance_columns=("volume",))
+    with ResultsWriter(tmp_path / "live.h5", layout, {"start": "2026-02-09T08:00:00"}) as writer:
+        def frame(k):
+            writer.append_frame(600.0 * k, {"depth": np.zeros(grid.shape)},
+                                {"max_depth": np.array([0.0, 0.5 * k]), "max_speed": np.array([0.0, 0.1 * k])},
+                                np.zeros(1))
+        frame(0)
+        frame(1)
+        results = ResultsFile(tmp_path / "live.h5")
+        series = BuildingSeries(results, 1)
+        assert series.n_frames == 2 and series.names == ["max_depth", "max_speed"]
+        frame(2)
+        results.refresh()
+        report = building_report(national_grid_city().buildings, results, 2, 1, series=series)
+        assert report["hazard"]["max_speed"] == {"value": pytest.approx(0.2), "units": "m/s"}
+        assert series.n_frames == 3 and report["damage"]["max_depth_so_far_m"] == pytest.approx(1.0)
+        results.close()

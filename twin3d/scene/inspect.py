@@ -58,15 +58,59 @@ def decode_status(bits: int, flags: dict[int, str]) -> list[str]:
     return [name for bit, name in sorted(flags.items()) if int(bits) & int(bit)]
 
 
-def _status_flags(results) -> dict[int, str]:
-    from twin3d.scene.frames import status_names
+class BuildingSeries:
+    """One building's per-frame quantities and status bits, read from a results file once.
 
-    b = results.file["buildings"]
-    return status_names(b["status"].attrs.get("flags", [])) if "status" in b else {}
+    A timeline tick then costs no read; a frame past the ones read (a run still computing)
+    reads the columns again.
+
+    Parameters
+    ----------
+    results : ResultsFile
+        The results.
+    index : int
+        The building's row in the city's table.
+    """
+
+    def __init__(self, results, index: int):
+        from twin3d.scene.frames import status_names
+
+        self.results, self.index = results, int(index)
+        b = results.file["buildings"]
+        self.names = [n for n in HAZARD_QUANTITIES if n in b and b[n].shape[1] > self.index]
+        self.units = {n: _text(b[n].attrs.get("units", HAZARD_UNITS[n])) for n in self.names}
+        self.has_status = "status" in b and b["status"].shape[1] > self.index
+        self.flags = status_names(b["status"].attrs.get("flags", [])) if "status" in b else {}
+        self.values: dict[str, np.ndarray] = {}
+        self.status = np.zeros(0, dtype=np.uint8)
+        self._read()
+
+    def _read(self) -> None:
+        if not self.results.complete:
+            self.results.refresh()  # a run still computing: see its new frames
+        b = self.results.file["buildings"]
+        for n in self.names:
+            self.values[n] = np.asarray(b[n][:, self.index], dtype=np.float64)
+        if self.has_status:
+            self.status = np.asarray(b["status"][:, self.index])
+
+    @property
+    def n_frames(self) -> int:
+        lengths = [len(v) for v in self.values.values()] + ([len(self.status)] if self.has_status else [])
+        return min(lengths) if lengths else 0
+
+    def ensure(self, frame: int) -> None:
+        """Read again when ``frame`` is past the frames read."""
+        if frame >= self.n_frames:
+            self._read()
 
 
-def hazard_now(results, frame: int, index: int) -> dict:
-    """The results' per-building hazard quantities of building ``index`` at ``frame``.
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def hazard_now(series: BuildingSeries, frame: int) -> dict:
+    """The building's hazard quantities at ``frame``.
 
     Returns
     -------
@@ -74,19 +118,13 @@ def hazard_now(results, frame: int, index: int) -> dict:
         ``{quantity: {"value": float | None, "units": str}}`` for each of
         :data:`HAZARD_QUANTITIES` the results hold (None: outside the hazard grid).
     """
-    b = results.file["buildings"]
-    out = {}
-    for name in HAZARD_QUANTITIES:
-        if name in b and b[name].shape[1] > index:
-            units = b[name].attrs.get("units", HAZARD_UNITS[name])
-            units = units.decode() if isinstance(units, bytes) else str(units)
-            out[name] = {"value": _plain(float(b[name][frame, index])), "units": units}
-    return out
+    series.ensure(frame)
+    return {n: {"value": _plain(float(series.values[n][frame])), "units": series.units[n]} for n in series.names}
 
 
-def damage_so_far(buildings, results, frame: int, index: int, curves=None) -> dict | None:
-    """Flood damage of building ``index`` up to ``frame``: the curve of its use at the deepest
-    water seen in frames 0..frame, times its replacement value (None without depths).
+def damage_so_far(buildings, series: BuildingSeries, frame: int, curves=None) -> dict | None:
+    """Flood damage of the building up to ``frame``: the curve of its use at the deepest water
+    seen in frames 0..frame, times its replacement value (None without depths).
 
     Returns
     -------
@@ -96,12 +134,13 @@ def damage_so_far(buildings, results, frame: int, index: int, curves=None) -> di
     """
     from twin3d.mis.damage import damage_fraction, default_curves
 
-    b = results.file["buildings"]
-    if "max_depth" not in b or b["max_depth"].shape[1] <= index:
+    if "max_depth" not in series.values:
         return None
+    series.ensure(frame)
     curves = default_curves() if curves is None else curves
-    depths = np.asarray(b["max_depth"][: frame + 1, index], dtype=np.float64)
+    depths = series.values["max_depth"][: frame + 1]
     deepest = float(np.nanmax(depths)) if np.isfinite(depths).any() else float("nan")
+    index = series.index
     use = np.array([buildings.table["use"][index]], dtype=object)
     fraction = float(damage_fraction(curves, use, np.array([deepest]))[0])
     value = float(buildings.table["replacement_value"][index])
@@ -109,7 +148,8 @@ def damage_so_far(buildings, results, frame: int, index: int, curves=None) -> di
             "eur": fraction * value if math.isfinite(value) else None, "curve": str(curves.curve_of(use)[0])}
 
 
-def building_report(buildings, results, frame: int | None, index: int, curves=None) -> dict:
+def building_report(buildings, results, frame: int | None, index: int, curves=None,
+                    series: BuildingSeries | None = None) -> dict:
     """Everything the pick card shows of building ``index`` at ``frame`` of ``results``.
 
     Parameters
@@ -124,6 +164,9 @@ def building_report(buildings, results, frame: int | None, index: int, curves=No
         The building's row in the table (what :func:`twin3d.scene.picking.pick_at` returns).
     curves : DamageCurves, optional
         Depth-damage curves; the packaged JRC Europe set when None.
+    series : BuildingSeries, optional
+        The building's series already read (the app keeps one per picked building, so a
+        timeline tick reads nothing); read here when None.
 
     Returns
     -------
@@ -134,12 +177,13 @@ def building_report(buildings, results, frame: int | None, index: int, curves=No
     report = {"attributes": building_attributes(buildings, index), "hazard": {}, "status": None, "damage": None}
     if results is None or frame is None or not 0 <= frame < results.n_frames:
         return report
-    report["hazard"] = hazard_now(results, frame, index)
-    b = results.file["buildings"]
-    if "status" in b and b["status"].shape[1] > index:
-        flags = _status_flags(results)
-        bits = int(b["status"][frame, index])
-        report["status"] = {"bits": bits, "flags": decode_status(bits, flags),
-                            "known": [name for _, name in sorted(flags.items())]}
-    report["damage"] = damage_so_far(buildings, results, frame, index, curves)
+    if series is None or series.results is not results or series.index != index:
+        series = BuildingSeries(results, index)
+    report["hazard"] = hazard_now(series, frame)
+    if series.has_status:
+        series.ensure(frame)
+        bits = int(series.status[frame])
+        report["status"] = {"bits": bits, "flags": decode_status(bits, series.flags),
+                            "known": [name for _, name in sorted(series.flags.items())]}
+    report["damage"] = damage_so_far(buildings, series, frame, curves)
     return report

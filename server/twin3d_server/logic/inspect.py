@@ -101,6 +101,7 @@ class InspectLogic:
         self.measurement = Measurement(scene)
         self.clip = ClipPlane(scene)
         self.lods = None
+        self._series = None
         if scene.buildings_poly is not None:
             from twin3d.scene.inspect_mesh import LevelsOfDetail
 
@@ -181,10 +182,13 @@ class InspectLogic:
         self.ctx.request_render()
 
     def _refresh_hazard(self) -> None:
-        from twin3d.scene.inspect import building_report
+        from twin3d.scene.inspect import BuildingSeries, building_report
 
-        index = self.data.picked_index
-        report = building_report(self.ctx.city.buildings, self.ctx.results, self.ctx.frame, index)
+        index, results = self.data.picked_index, self.ctx.results
+        s = self._series
+        if results is not None and (s is None or s.results is not results or s.index != index):
+            self._series = BuildingSeries(results, index)  # read once per picked building, not per tick
+        report = building_report(self.ctx.city.buildings, results, self.ctx.frame, index, series=self._series)
         self.data.hazard = [{"name": HAZARD_LABELS.get(k, k), "value": f"{format_value(v['value'])} {v['units']}"}
                             for k, v in report["hazard"].items()]
         status = report["status"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from trame.widgets import html
 from trame.widgets import vuetify3 as v3
 
-CARD_STYLE = ("position: absolute; top: 8px; right: 8px; z-index: 5; width: 330px; "
-              "max-height: calc(100% - 16px); overflow-y: auto;")
+CARD_STYLE = ("position: absolute; top: 8px; right: 8px; z-index: 5; width: 300px; "
+              "max-height: calc(100% - 96px); overflow-y: auto;")
 
 
 def _rows(items: str, dense_title: str | None = None) -> None:
@@ -58,7 +58,7 @@ def pick_card(ctx) -> None:
 
 def engineer_panel(ctx) -> None:
     n = ctx.panels["inspect"].typed.name
-    with v3.VExpansionPanels(variant="accordion", classes="mt-2"):
+    with v3.VExpansionPanels(variant="accordion", classes="mt-2", v_if=("!kiosk",)):
         with v3.VExpansionPanel():
             v3.VExpansionPanelTitle("Engineer tools")
             with v3.VExpansionPanelText():
