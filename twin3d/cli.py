@@ -158,6 +158,12 @@ def cmd_serve(args) -> int:
                  kiosk=args.kiosk, client_render=args.client_render)
 
 
+def cmd_users(args) -> int:
+    from twin3d_server.web.cli import users_command
+
+    return users_command(args)
+
+
 def cmd_bench(args) -> int:
     if args.what == "app":
         from twin3d_server.bench import bench_app_command
@@ -308,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compare", type=Path, help="a second results file: side by side, with A - B")
     s.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     s.set_defaults(func=cmd_report)
+
+    from twin3d_server.web.cli import add_users_arguments  # light: no server libraries
+
+    s = sub.add_parser("users", help="manage the web server's users and machine tokens (docs/security.md)")
+    add_users_arguments(s)
+    s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("bench", help="measure the figures that matter")
     s.add_argument("what", choices=["physics", "city", "app"])
