@@ -23,7 +23,7 @@ def test_compare_shows_two_views_both_drawn(browser, tmp_path, monkeypatch):
         assert page.locator("#view-b").is_visible()
         drawn = wait_for_image(page, "#view-a img", lambda im: im.std() > 10)
         drawn_b = wait_for_image(page, "#view-b img", lambda im: im.std() > 10)
-        page.screenshot(path=artifacts(tmp_path) / "compare_two_views.png")
+        page.screenshot(path=artifacts(tmp_path) / "compare_two_views.png", timeout=120_000)
         assert drawn is not None and drawn.std() > 10
         assert drawn_b is not None and drawn_b.std() > 10
         assert "100-year river flood" in page.locator("#title-a").inner_text()

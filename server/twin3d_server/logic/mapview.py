@@ -60,36 +60,44 @@ HAZARD_WORDS = {"rain": "rain falling on the city", "inflow": "a river or sea fl
                 "release": "smoke or a gas released into the air"}
 
 
-def model_note(results, city) -> list[dict]:
-    """A plain-language note on what the model shown can and cannot tell (kiosk mode)."""
+def _scenario_spec(results) -> dict:
     import tomllib
 
-    hazards, cell, hours = [], None, None
-    if results is not None:
-        text = results.file.attrs.get("scenario", "")
-        text = text.decode() if isinstance(text, bytes) else str(text)
-        try:
-            hazards = [HAZARD_WORDS[k] for k in tomllib.loads(text).get("hazards", {}) if k in HAZARD_WORDS]
-        except tomllib.TOMLDecodeError:
-            hazards = []
-        cell = float(results.grid.cell_size)
-        times = results.times()
-        hours = float(times[-1]) / 3600.0 if len(times) else None
+    text = results.file.attrs.get("scenario", "") if results is not None else ""
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return {}
+
+
+def model_note(results, city) -> list[dict]:
+    """A plain-language note on what the model shown can and cannot tell (kiosk mode)."""
+    spec = _scenario_spec(results)
+    hazards = [HAZARD_WORDS[k] for k in spec.get("hazards", {}) if k in HAZARD_WORDS]
+    if any(isinstance(b, dict) for b in spec.get("boundaries", {}).values()):
+        hazards.insert(0, "a river or the sea rising at the edge of the city")
+    cell = float(results.grid.cell_size) if results is not None else None
+    times = results.times() if results is not None else []
+    hours = float(times[-1]) / 3600.0 if len(times) else None
     what = " and ".join(hazards) if hazards else "a hazard event"
     grid = f"squares of {cell:g} m" if cell else "squares of a few metres"
     span = f" over {hours:.0f} hours" if hours else ""
+    description = str(spec.get("description", "")).strip()
+    inside = ("conditions inside buildings" if spec.get("kind") in ("heat", "release")
+              else "flooding inside buildings, cellars or sewers beyond the drainage assumed")
+    opening = (f"{description} " if description else "") + f"This shows what could happen if {what} happened{span}."
     return [
         {"title": "A planning scenario, not a forecast",
-         "text": f"This shows what could happen if {what} happened{span}. It helps compare ways to "
-                 "prepare; it does not predict what will happen on a given day."},
+         "text": f"{opening} It helps compare ways to prepare; it does not predict what will happen "
+                 "on a given day."},
         {"title": "What the model includes",
          "text": f"Water or heat moving over the ground, computed on {grid}; the {len(city.buildings):,} "
                  "buildings of the city and who lives or works in them; power, water and road networks "
                  "and the emergency services, where the scenario describes them."},
         {"title": "What it cannot tell",
-         "text": f"Exact water levels at one front door (anything smaller than {grid.split(' of ')[-1]} is "
-                 "averaged); flooding inside buildings, cellars or sewers beyond the drainage assumed; "
-                 "how people will actually behave."},
+         "text": f"Exact values at a single front door (anything smaller than {grid.split(' of ')[-1]} is "
+                 f"averaged); {inside}; how people will actually behave."},
         {"title": "How certain it is",
          "text": "Rain amounts, river levels, the state of defences, building data and damage costs "
                  "are estimates. Read the numbers as an indication of size and of differences between "

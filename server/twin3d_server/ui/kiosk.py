@@ -12,15 +12,16 @@ KIOSK_THEME = {"theme": {"defaultTheme": "kiosk", "themes": {"kiosk": {"dark": T
     "primary": "#ffd54f", "secondary": "#80d8ff", "error": "#ff8a80", "warning": "#ffd180",
     "success": "#b9f6ca"}}}}}
 KIOSK_CSS = """
-html { font-size: 150% !important; }
+html { font-size: 150%; }
+@media (min-width: 3400px) { html { font-size: 200%; } }
 .v-application { --v-medium-emphasis-opacity: 1; --v-high-emphasis-opacity: 1; }
 .v-application .text-medium-emphasis, .v-application .text-caption { opacity: 1 !important; }
 #kiosk-note p { font-size: 1rem; line-height: 1.5; }
 """
-# Any screen: wider than 2560 CSS px (a 4K wall at scale 1) scales all type and spacing up.
+# Any screen: a 4K wall at scale 1 (3840 CSS px) scales type and spacing up (kiosk: more).
 WALL_CSS = """
-@media (min-width: 2560px) { html { font-size: 150%; } }
-@media (min-width: 3400px) { html { font-size: 200%; } }
+@media (min-width: 2560px) { html { font-size: 125%; } }
+@media (min-width: 3400px) { html { font-size: 150%; } }
 """
 
 

@@ -24,13 +24,13 @@ def map_overlays(ctx) -> None:
         html.Div("N", style=f"{PANEL} font-weight: 700; padding: 0 6px;")
         v3.VIcon("mdi-navigation", size="x-large", color="black",
                  style=(f"{{ transform: 'rotate(' + {n.north_deg} + 'deg)', filter: 'drop-shadow(0 0 2px white)' }}",))
-    with html.Div(style=f"{OVERLAY} top: 72px; right: 8px; pointer-events: auto;"):
-        with v3.VBtnToggle(v_model=(n.preset,), density="compact", variant="elevated", divided=True,
-                           direction="vertical", id="camera-presets", classes="flex-column",
-                           style="height: auto;"):
-            with v3.Template(v_for=f"p in {n.presets}", key="p.value"):
-                v3.VBtn("{{ p.title }}", value=("p.value",), size="small",
-                        click=(ctx.ctrl.camera_preset_apply, "[p.value]"))
+    with html.Div(style=f"{OVERLAY} top: 76px; right: 8px; pointer-events: auto; display: flex; "
+                        "flex-direction: column; gap: 4px; align-items: stretch;",
+                  id="camera-presets", role="group", raw_attrs=['aria-label="Camera presets"']):
+        v3.VBtn("{{ p.title }}", v_for=f"p in {n.presets}", key="p.value", size="small",
+                variant=(f"{n.preset} === p.value ? 'flat' : 'elevated'",),
+                color=(f"{n.preset} === p.value ? 'primary' : undefined",),
+                click=(ctx.ctrl.camera_preset_apply, "[p.value]"))
     with html.Div(style=f"{OVERLAY} bottom: 8px; left: 8px;", id="scale-bar"):
         html.Div(style=(f"{{ width: {n.scale_px} + 'px', height: '8px', border: '2px solid #111', "
                         "borderTop: 'none', background: 'rgba(255,255,255,.6)' }",))
