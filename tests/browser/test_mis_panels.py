@@ -62,6 +62,8 @@ def test_planner_follows_kpis_optimises_decides_and_downloads_the_report(browser
                                timeout=120_000)
         assert "units deployed" in _text(page, "#allocation-optimise-status")
         assert "optimised now" in _text(page, "#allocation-status")
+        page.locator("#allocation-panel").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "mis_panels_optimised.png"))
 
         # record a decision: it appears in the list
         page.get_by_label("Decision", exact=True).fill("Pumps for the hospital")
@@ -80,7 +82,8 @@ def test_planner_follows_kpis_optimises_decides_and_downloads_the_report(browser
         assert saved.name == "100-year-river-flood-report.html"
         html = saved.read_text(encoding="utf-8")
         assert html.lstrip().lower().startswith("<!doctype html") and "<svg" in html and "Flooded buildings" in html
-        page.screenshot(path=str(artifacts / "mis_panels_after_decision.png"), full_page=True)
+        page.locator("#decision-list").scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts / "mis_panels_after_decision.png"))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

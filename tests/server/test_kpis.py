@@ -55,6 +55,9 @@ def test_the_marker_moves_and_the_charts_stay(app):
     cards = kpis.data.cards
     times_h = results.times() / 3600.0
     assert len(cards) == len(results.file["kpi"]) and kpis.data.note == ""
+    for card in cards:  # the client places the marker on each chart's fixed time range
+        lo, hi = card["figure"]["layout"]["xaxis"]["range"]
+        assert lo < times_h[0] and times_h[-1] < hi and hi - lo < 1.1 * (times_h[-1] - times_h[0])
     costs = []
     for k in (3, 5, 1):
         show_frame(server, ctx, k)

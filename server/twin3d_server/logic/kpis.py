@@ -3,7 +3,8 @@ its chart with a marker at the current time, and the HTML report for download (n
 
 A frame costs little: the series are read once per results file (again only when a live run
 has appended frames), and a tick sends the cards' value texts and one number, the marker's
-time, which the client draws as a vertical line over the charts it already has.
+time, which the client places as a thin vertical bar over the charts it already has (the
+charts themselves are not redrawn).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from trame_server.utils.typed_state import TypedState
 
 # Okabe-Ito, distinguishable with the common colour-vision deficiencies (as the HTML report)
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-CHART_HEIGHT_PX = 150
+CHART_HEIGHT_PX = 120
 REPORT_TRIGGER = "report_download"
 
 
@@ -57,17 +58,19 @@ def kpi_figure(time_h: np.ndarray, values: np.ndarray, columns: list[str] | None
         data.append({"type": "scatter", "mode": "lines+markers", "x": [float(t) for t in time_h], "y": y,
                      "name": name or units, "line": {"color": PALETTE[j % len(PALETTE)], "width": 2},
                      "marker": {"size": 4}, "hovertemplate": f"%{{y:.4~g}} {units}<extra>{name}</extra>"})
-    layout = {"height": CHART_HEIGHT_PX, "margin": {"l": 48, "r": 8, "t": 6, "b": 28},
-              "showlegend": bool(columns), "legend": {"orientation": "h", "y": -0.35, "font": {"size": 10}},
-              "xaxis": {"title": {"text": "h since start", "font": {"size": 10}}, "tickfont": {"size": 10},
-                        "range": [float(time_h[0]), float(time_h[-1])] if len(time_h) > 1 else None},
+    t0, t1 = (float(time_h[0]), float(time_h[-1])) if len(time_h) else (0.0, 0.0)
+    pad = 0.02 * (t1 - t0) if t1 > t0 else 0.5  # keep the marker off the frame
+    legend_rows = -(-len(columns) // 3) if columns else 0
+    layout = {"height": CHART_HEIGHT_PX + 18 * legend_rows,
+              "margin": {"l": 44, "r": 8, "t": 4, "b": 22 + 18 * legend_rows},
+              "showlegend": bool(columns),
+              "legend": {"orientation": "h", "x": 0, "y": 0, "yref": "container", "yanchor": "bottom",
+                         "font": {"size": 10}},
+              "xaxis": {"ticksuffix": " h", "tickfont": {"size": 10}, "fixedrange": True,
+                        "range": [t0 - pad, t1 + pad]},  # fixed: the client places the marker on it
               "yaxis": {"title": {"text": units, "font": {"size": 10}}, "tickfont": {"size": 10},
-                        "rangemode": "tozero"},
-              "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},  # the marker's
+                        "rangemode": "tozero", "fixedrange": True},
               "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)"}
-    if columns:
-        layout["margin"]["b"] = 52
-        layout["height"] = CHART_HEIGHT_PX + 24
     return {"data": data, "layout": layout}
 
 
@@ -119,7 +122,7 @@ class KpiLogic:
             ds = group[name]
             columns = ds.attrs.get("columns")
             self.series[name] = {"label": _text(ds.attrs.get("label"), name), "units": _text(ds.attrs.get("units")),
-                                 "columns": [_text(c) for c in columns] if columns is not None else None,
+                                 "columns": [_text(c).replace("_", " ") for c in columns] if columns is not None else None,
                                  "values": np.asarray(ds[:n], dtype=np.float64)}
         self.data.note = "" if self.series else "these results have no KPIs (run with the MIS stages)"
         time_h = self.time_s / 3600.0

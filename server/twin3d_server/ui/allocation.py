@@ -37,8 +37,8 @@ def _kind_table(n) -> None:
             with html.Tr(v_for=(f"row in {n.kinds}",), key="row.kind"):
                 html.Td("{{ row.kind }}", classes="px-1 text-no-wrap")
                 for q in QUANTITY_HEADERS[:-1]:
-                    html.Td(f"{{{{ row.{q} }}}}", classes="text-right px-1")
-                html.Td("{{ row.unmet }}", classes=("row.unmet > 0 ? 'text-right px-1 text-error' : 'text-right px-1'",))
+                    html.Td(f"{{{{ row.{q}.toLocaleString('en') }}}}", classes="text-right px-1")
+                html.Td("{{ row.unmet.toLocaleString('en') }}", classes=("row.unmet > 0 ? 'text-right px-1 text-error' : 'text-right px-1'",))
 
 
 def _costs(n) -> None:
@@ -52,9 +52,9 @@ def _costs(n) -> None:
 def _assignments(n) -> None:
     html.Div("No assignments this frame.", v_if=(f"!{n.assignments}.length",),
              classes="text-medium-emphasis text-body-2")
-    with v3.VList(v_else=True, density="compact", max_height=180, classes="py-0", id="allocation-assignments"):
-        v3.VListItem(v_for=(f"(a, i) in {n.assignments}",), key="i", title=("a.reason",),
-                     classes="text-body-2 px-1", min_height=24)
+    with html.Ol(v_else=True, id="allocation-assignments", classes="text-caption pl-4 overflow-y-auto",
+                 style="max-height: 180px;", raw_attrs=['aria-label="Assignments and their reasons"']):
+        html.Li("{{ a.reason }}", v_for=(f"(a, i) in {n.assignments}",), key="i", classes="mb-1")
 
 
 def _optimise(ctrl, n) -> None:
