@@ -46,7 +46,7 @@ def front_factory(tmp_path):
         run_dir = tmp_path / f"run{len(started)}"
         first_port = free_port_block(max_sessions)
         proc, url = start_front(targets, max_sessions, memory_mb, idle_timeout_s, run_dir=str(run_dir),
-                                allow_local=env is None, env=env, first_port=first_port)
+                                allow_local="TWIN3D_USERS_FILE" not in (env or {}), env=env, first_port=first_port)
         started.append(proc)
         return Front(url, str(run_dir / "relay.sock"), first_port)
 

@@ -90,3 +90,25 @@ def test_an_idle_session_exits_and_frees_its_slot(targets, front_factory):
 
     busy, freed = run(scenario())
     assert busy == 503 and freed
+
+
+def test_a_users_new_session_stops_their_oldest_beyond_the_cap(targets, front_factory):
+    url = front_factory(targets, max_sessions=2, env={"TWIN3D_LAUNCHER_SESSIONS_PER_USER": "1"}).url
+
+    async def scenario():
+        async with aiohttp.ClientSession() as http:
+            _, first = await launch(http, url)
+            status, second = await launch(http, url)  # a reloaded page: the first session is left behind
+            try:
+                await WslinkClient(ws_url(url, first), first["secret"]).connect()
+                first_alive = True
+            except (aiohttp.ClientError, ConnectionError, WslinkError):
+                first_alive = False
+            async with WslinkClient(ws_url(url, second), second["secret"]) as client:
+                n_frames = (await client.get_state())["TimelineState__n_frames"]
+            async with http.get(f"{url}/") as page:
+                return status, first_alive, n_frames, page.status
+
+    status, first_alive, n_frames, landing = run(scenario())
+    assert status == 200 and not first_alive and n_frames == 5
+    assert landing == 200  # one of two slots in use

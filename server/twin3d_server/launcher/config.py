@@ -85,7 +85,7 @@ def launcher_config(settings: LauncherSettings, run_dir: str | os.PathLike, targ
         "apps": {APPLICATION: {"cmd": session_command(settings, run_dir, targets, python), "ready_line": READY_LINE}},
         "twin3d": {"idle_timeout_s": settings.idle_timeout_s, "memory_mb": settings.memory_mb,
                    "max_sessions": settings.max_sessions, "consultation_hours": settings.consultation_hours,
-                   "host_index": settings.host_index},
+                   "host_index": settings.host_index, "sessions_per_user": settings.sessions_per_user},
     }
 
 

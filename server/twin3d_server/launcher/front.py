@@ -124,6 +124,7 @@ class LauncherFront:
         self.max_consultations = 4 * int(extra.get("max_sessions", 8))
         self.start_timeout_s = float(config["configuration"]["timeout"])
         self.host_index = int(extra.get("host_index", 0))
+        self.sessions_per_user = max(int(extra.get("sessions_per_user", 2)), 1)
         self.sessions = SessionManager(config, ProxyMappingManagerTXT(config["configuration"]["proxy_file"]))
         self.processes = SessionProcesses(config)
         self.consultations: dict[str, Consultation] = {}
@@ -159,40 +160,55 @@ class LauncherFront:
         return who
 
     # --- sessions ---------------------------------------------------------------------------
-    async def launch(self, identity: Identity | None, mode: str, code: str) -> web.Response:
+    def _who_may_launch(self, identity: Identity | None, mode: str, code: str):
+        """``(user, role, None)`` for a launch that may go ahead, else ``(None, None, refusal)``."""
+        def refuse(status: int, message: str):
+            return None, None, web.json_response({"error": message}, status=status)
+
+        consultation = self.consultations.get(code) if mode != "own" else None
+        if mode != "own" and consultation is None:
+            return refuse(404, "No consultation with this code.")
         if mode == "follow":
-            consultation = self.consultations.get(code)
-            if consultation is None:
-                return web.json_response({"error": "No consultation with this code."}, status=404)
-            user, role = (identity.user if identity else "guest"), "viewer"
-        else:
-            if identity is None:
-                return web.json_response({"error": "Sign in first."}, status=401)
-            user, role = identity.user, identity.role
-            if mode == "present":
-                consultation = self.consultations.get(code)
-                if consultation is None:
-                    return web.json_response({"error": "No consultation with this code."}, status=404)
-                if not identity.may("planner") or (consultation.owner != user and not identity.may("admin")):
-                    return web.json_response({"error": "Only its planner presents a consultation."}, status=403)
-                self.reap()
-                if consultation.presenter is not None:
-                    return web.json_response({"error": "This consultation already has a presenter."}, status=409)
+            return (identity.user if identity else "guest"), "viewer", None
+        if identity is None:
+            return refuse(401, "Sign in first.")
+        if mode == "present":
+            if not identity.may("planner") or (consultation.owner != identity.user and not identity.may("admin")):
+                return refuse(403, "Only its planner presents a consultation.")
+            self.reap()
+            if consultation.presenter is not None:
+                return refuse(409, "This consultation already has a presenter.")
+        return identity.user, identity.role, None
+
+    def _make_room_for(self, user: str) -> None:
+        """A user has at most ``sessions_per_user`` sessions of their own: the oldest ones stop
+        (a reloaded page leaves its old session behind; presenting and following do not count)."""
+        mine = sorted((s for s in self.sessions.sessions.values() if s.get("user") == user and s.get("mode") == "own"),
+                      key=lambda s: float(s.get("started", 0)))
+        for session in mine[:max(len(mine) - self.sessions_per_user + 1, 0)]:
+            self.sessions.deleteSession(session["id"])
+            self.processes.stopProcess(session["id"])
+
+    async def launch(self, identity: Identity | None, mode: str, code: str) -> web.Response:
+        """Start a session process for ``identity`` (``mode``: own, present or follow ``code``)."""
+        user, role, refusal = self._who_may_launch(identity, mode, code)
+        if refusal is not None:
+            return refusal
+        if mode == "own":
+            self._make_room_for(user)
         if self.free_slots() == 0:
             return web.json_response({"error": pages.FULL_MESSAGE}, status=503)
         options = {"application": APPLICATION, "role": role, "user": user, "mode": mode, "code": code,
-                   "secret": secrets.token_urlsafe(32)}
+                   "secret": secrets.token_urlsafe(32), "started": f"{time.time():.6f}"}
         session = self.sessions.createSession(options)
         if session is None:
             return web.json_response({"error": pages.FULL_MESSAGE}, status=503)
         if mode == "present":
             self.consultations[code].presenter = session["id"]
-        if self.processes.startProcess(session) is None:
+        if self.processes.startProcess(session) is None or not await self._wait_ready(session):
             self.sessions.deleteSession(session["id"])
-            return web.json_response({"error": "The session could not start."}, status=503)
-        if not await self._wait_ready(session):
-            self.sessions.deleteSession(session["id"])
-            self.processes.stopProcess(session["id"])
+            if session["id"] in self.processes.processes:
+                self.processes.stopProcess(session["id"])
             return web.json_response({"error": "The session did not start in time; try again."}, status=503)
         return web.json_response({"id": session["id"], "sessionURL": session["sessionURL"],
                                   "secret": session["secret"], "mode": mode, "code": code})

@@ -179,7 +179,9 @@ def start_front(targets, max_sessions: int, memory_mb: int, idle_timeout_s: int 
                 run_dir: str | None = None, allow_local: bool = True, env: dict | None = None,
                 first_port: int | None = None) -> tuple[subprocess.Popen, str]:
     """Start ``python -m twin3d_server.launcher`` (``--allow-local`` unless told otherwise) on free
-    loopback ports, with ``env`` added to the environment; wait until it answers."""
+    loopback ports, with ``env`` added to the environment; wait until it answers.  Users may hold
+    every session and are never stopped for starting more (the load test's users are all the local
+    user), unless ``env`` says otherwise."""
     port, first = _free_port(), first_port or free_port_block(max_sessions)
     run_dir = run_dir or tempfile.mkdtemp(prefix="twin3d-bench-")
     cmd = [sys.executable, "-m", "twin3d_server.launcher", "--host", "127.0.0.1", "--port", str(port),
@@ -187,7 +189,8 @@ def start_front(targets, max_sessions: int, memory_mb: int, idle_timeout_s: int 
            "--memory-mb", str(memory_mb), "--run-dir", run_dir, *(["--allow-local"] if allow_local else []),
            *map(str, targets)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, "TWIN3D_LAUNCHER_SESSIONS_PER_USER": str(max_sessions + 1),
+                                 **(env or {})})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -26,6 +26,7 @@ class LauncherSettings:
     session_host : the interface session processes bind (loopback unless a proxy on another host routes to them).
     idle_timeout_s : a session process exits this long after its last client left (wslink ``--timeout``).
     start_timeout_s : a session that is not ready by then is stopped and the browser gets a 503.
+    sessions_per_user : a user's own sessions at most; starting one more stops their oldest.
     memory_mb : address-space cap (RLIMIT_AS) of each session process, in MiB; 0 for none.
     run_dir : where the generated launcher configuration and session logs go ("" = a new private temp dir).
     consultation_hours : a join code expires this long after it was created.
@@ -39,6 +40,7 @@ class LauncherSettings:
     max_sessions: int = 8
     first_port: int = 9100
     session_host: str = "127.0.0.1"
+    sessions_per_user: int = 2
     idle_timeout_s: int = 300
     start_timeout_s: int = 90
     memory_mb: int = 6144
