@@ -11,6 +11,7 @@ becomes active unless the user has chosen one.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,18 @@ def _results_city(path: Path) -> str | None:
         value = f.attrs.get("city_path", "")
     value = value.decode() if isinstance(value, bytes) else str(value)
     return value or None
+
+
+def frames_written(results) -> int:
+    """Frames of a live results file that are written whole: the writer appends ``time`` first
+    and the other series after it, then checkpoints, so the checkpoint's frame count (or one
+    less than ``time``'s length) is what a reader may show."""
+    n = results.refresh()
+    if "checkpoint/frames" in results.file:
+        ds = results.file["checkpoint/frames"]
+        ds.refresh()
+        return min(n, int(ds[0]))
+    return max(n - 1, 0)
 
 
 def _text(value) -> str:
@@ -251,7 +264,7 @@ class CatalogLogic:
             self._close(entry)
         try:
             results = ResultsFile(entry.run.output)
-            if not results.refresh():
+            if not (results.complete or frames_written(results)):
                 results.close()
                 return
         except (InputError, OSError, KeyError, RuntimeError, ValueError):
@@ -325,8 +338,11 @@ class CatalogLogic:
 
     async def _poll_loop(self) -> None:
         while not self.queue._closed:
-            with self.ctx.state:
-                self.poll()
+            try:
+                with self.ctx.state:
+                    self.poll()
+            except Exception:  # a listener's bug must not stop the runs being followed
+                traceback.print_exc()
             await asyncio.sleep(POLL_INTERVAL_S)
 
     # --- choice ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Background scenario runs: one at a time, each in a subprocess, killed with the server.
 
-A run is ``sys.executable -m twin3d.cli run <scenario> -o <path>`` writing to a stable
+A run is ``twin3d run <scenario> -o <path>`` in a subprocess (``sys.executable -m
+twin3d_server.logic.runs <server pid> run ...``, see :func:`child_main`) writing to a stable
 path under the cache (:func:`run_path`), so a second ``twin3d serve`` reuses it: the
 runner returns at once when the target is a complete run with the same content hash.
 
@@ -8,7 +9,7 @@ Runs are driven by :meth:`RunQueue.poll` (the catalogue calls it twice a second 
 server loop; tests call it by hand or use :meth:`RunQueue.wait`).  Only one run computes
 at a time (2-core machines).  Every process is tracked and terminated by
 :meth:`RunQueue.shutdown`, which is also registered with ``atexit``; on Linux the children
-also get ``PR_SET_PDEATHSIG`` so they die with a server that is killed outright.
+also ask for ``PR_SET_PDEATHSIG``, so they die with a server that is killed outright.
 
 Quick runs: with ``TWIN3D_QUICK_RUNS=1`` in the environment every run gets ``--quick``
 (the coarser, shorter profile of the same scenario), for tests and demos on slow machines.
@@ -88,13 +89,29 @@ class Run:
             return False
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        import ctypes
+def run_command(scenario: Path, output: Path, quick: bool, arch: str) -> list[str]:
+    """The run's command line: ``twin3d run`` through :func:`child_main`, which first ties the
+    child's life to the server's (no ``preexec_fn``: forking a threaded server with one can deadlock)."""
+    return [sys.executable, "-m", "twin3d_server.logic.runs", str(os.getpid()), "run", str(scenario),
+            "-o", str(output), "--arch", arch, "--no-progress", *(["--quick"] if quick else [])]
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+
+def child_main(argv: list[str]) -> int:
+    """``python -m twin3d_server.logic.runs <server pid> <twin3d arguments>``: ask Linux to send
+    SIGTERM when the server dies (``PR_SET_PDEATHSIG``), then run ``twin3d.cli.main``."""
+    parent, args = int(argv[0]), argv[1:]
+    if sys.platform == "linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:  # the server died before the request took effect
+            return 143
+    from twin3d.cli import main
+
+    return main(args)
 
 
 def error_line(log_text: str, returncode: int | None) -> str:
@@ -167,8 +184,7 @@ class RunQueue:
 
     def _start(self, run: Run) -> None:
         run.output.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "twin3d.cli", "run", str(run.scenario), "-o", str(run.output),
-               "--arch", self.arch, "--no-progress", *(["--quick"] if run.quick else [])]
+        cmd = run_command(run.scenario, run.output, run.quick, self.arch)
         # the server reads the file while it is written (SWMR); the run's final r+ open to mark it
         # complete must not wait for the readers' shared lock
         env = {**os.environ, "HDF5_USE_FILE_LOCKING": "FALSE"}
@@ -176,8 +192,7 @@ class RunQueue:
         try:
             with run.log.open("w") as log:
                 run.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                               stderr=log, env=env,
-                                               preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                               stderr=log, env=env)
         except OSError as exc:
             run.status, run.error = "failed", f"could not start the run: {exc}"
             return
@@ -232,3 +247,7 @@ class RunQueue:
 def _shutdown_all() -> None:
     for queue in list(_QUEUES):
         queue.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(child_main(sys.argv[1:]))
