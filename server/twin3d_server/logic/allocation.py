@@ -61,6 +61,7 @@ class AllocationLogic:
         self.planner = None  # twin3d.mis.replan.Replanner of the active results, made on first use
         self.plan = None  # the last FramePlan from "Optimise now"
         self._shown_results = None
+        self._drawn = None  # the assignment rows on the map
         self._task = None
         ctx.ctrl.allocation_optimize = self.optimise
         ctx.ctrl.allocation_reset_inventory = self.reset_inventory
@@ -73,7 +74,7 @@ class AllocationLogic:
 
     # --- results and frames ----------------------------------------------------------------
     def on_results(self, results) -> None:
-        self._shown_results = results
+        self._shown_results, self._drawn = results, None
         self.planner, self.plan = None, None
         self.data.optimise_status, self.data.error = "", ""
         f = results.file if results is not None else None
@@ -140,9 +141,12 @@ class AllocationLogic:
     def _draw(self, rows: np.ndarray) -> None:
         """The assignments as arrows on the map (when the scene can draw them)."""
         show = getattr(self.ctx.scene, "show_allocation", None)
-        if show is None:
-            return
-        show(np.asarray(rows, dtype=np.float64).reshape(-1, 6), list(self.kinds))
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, 6)
+        if show is None or (self._drawn is not None and self._drawn.shape == rows.shape
+                            and np.array_equal(self._drawn, rows, equal_nan=True)):
+            return  # the same arrows are on the map already (e.g. frames without any)
+        show(rows, list(self.kinds))
+        self._drawn = rows.copy()
         self.ctx.request_render()
 
     # --- optimise now ----------------------------------------------------------------------
