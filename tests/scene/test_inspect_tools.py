@@ -120,3 +120,14 @@ def test_clip_plane_on_the_mappers(scene):
     assert scene.actors["buildings"].GetMapper().GetClippingPlanes().GetNumberOfItems() == 1
     clip.set(False)
     assert not scene.actors["buildings"].GetMapper().GetClippingPlanes().IsItemPresent(clip.plane)
+
+
+def test_clip_plane_cuts_the_rendered_city(scene):
+    from twin3d.scene.inspect_overlays import ClipPlane
+
+    scene.plotter.window_size = (320, 240)
+    before = scene.image()
+    ClipPlane(scene).set(True, "x", 0.3)  # west of NL.2: the taller building disappears
+    after = scene.image()
+    changed = (np.abs(before.astype(int) - after.astype(int)).sum(axis=2) > 30).mean()
+    assert changed > 0.01

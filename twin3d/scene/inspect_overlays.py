@@ -10,7 +10,7 @@ import numpy as np
 HIGHLIGHT_COLOUR = (255, 0, 255)  # magenta: in no building or depth palette
 MEASURE_COLOUR = (20, 20, 20)
 NORMALS_COLOUR = (213, 94, 0)
-NORMAL_LENGTH_M = 3.0
+NORMAL_LENGTH_M = (2.0, 25.0)  # arrow length: 0.4 % of the buildings' extent, within these bounds
 CLIP_AXES = ("x", "y", "z")
 CLIPPED_ACTORS = ("buildings", "terrain", "water", "roads", "vegetation", "landuse")
 
@@ -87,6 +87,11 @@ class NormalsOverlay:
             self._update()
         self.actor.SetVisibility(bool(visible) and self.n_arrows > 0)
 
+    def arrow_length_m(self) -> float:
+        """Long enough to see over the whole city, short enough for one building."""
+        b = np.array(self.scene.buildings_poly.bounds, dtype=np.float64).reshape(3, 2)
+        return float(np.clip(0.004 * np.linalg.norm(b[:, 1] - b[:, 0]), *NORMAL_LENGTH_M))
+
     def _update(self) -> None:
         import pyvista as pv
 
@@ -96,7 +101,7 @@ class NormalsOverlay:
         centres, normals = face_normals(self._source)
         seeds = pv.PolyData(centres)
         seeds.point_data["normal"] = normals
-        arrows = seeds.glyph(orient="normal", scale=False, factor=NORMAL_LENGTH_M,
+        arrows = seeds.glyph(orient="normal", scale=False, factor=self.arrow_length_m(),
                              geom=pv.Arrow(tip_length=0.35, tip_radius=0.12, shaft_radius=0.04))
         _replace(self.poly, arrows)
         self.n_arrows = len(centres)
