@@ -75,4 +75,4 @@ def _optimise(ctrl, n) -> None:
                     variant="tonal")
             html.Span(f"{{{{ {n.optimise_status} }}}}", id="allocation-optimise-status",
                       classes="text-caption ml-2", raw_attrs=['aria-live="polite"'])
-        html.Div(f"{{{{ {n.error} }}}}", v_if=(n.error,), classes="text-error text-caption", role="alert")
+        html.Div(f"{{{{ {n.error} }}}}", v_if=(n.error,), classes="text-error text-caption", raw_attrs=['role="alert"'])

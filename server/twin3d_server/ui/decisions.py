@@ -21,7 +21,7 @@ def decision_panel(ctx) -> None:
                         color="primary", variant="tonal")
                 html.Span(f"{{{{ {n.message} }}}}", classes="text-caption ml-2", id="decision-message",
                           raw_attrs=['aria-live="polite"'])
-        html.Div(f"{{{{ {n.error} }}}}", v_if=(n.error,), classes="text-error text-caption", role="alert")
+        html.Div(f"{{{{ {n.error} }}}}", v_if=(n.error,), classes="text-error text-caption", raw_attrs=['role="alert"'])
         html.P("No decisions recorded yet.", v_if=(f"!{n.recent}.length",), classes="text-medium-emphasis text-body-2")
         with v3.VList(v_else=True, density="compact", classes="py-0", id="decision-list", lines="two"):
             v3.VListItem(v_for=(f"d in {n.recent}",), key="d.seq", title=("`${d.seq}. ${d.what}`",),

@@ -51,7 +51,7 @@ def kpi_panel(ctx) -> None:
                     click=(f"trigger('report_download').then(t => t && utils.download({n.report_name}, t, "
                            "'text/html'))"))
         html.Div(f"{{{{ {n.report_error} }}}}", v_if=(n.report_error,), classes="text-error text-caption",
-                 role="alert")
+                 raw_attrs=['role="alert"'])
         html.P(f"{{{{ {n.note} }}}}", v_if=(f"!{n.cards}.length",), classes="text-medium-emphasis text-body-2",
                id="kpi-empty")
         with v3.VCard(v_for=(f"card in {n.cards}",), key="card.name", variant="outlined", density="compact",
