@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=${TWIN3D_VENV:-$ROOT/.venv}
-APT_PACKAGES="python3-venv libusb-1.0-0 libgl1 libegl1 libosmesa6 libglib2.0-0 libxrender1 libxext6 libx11-6 libgomp1 chromium"
+APT_PACKAGES="python3-venv libusb-1.0-0 libgl1 libegl1 libosmesa6 libglib2.0-0 libxrender1 libxext6 libx11-6 libgomp1 chromium nginx-light openssl"
 
 missing_apt() {
     local missing=()

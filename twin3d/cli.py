@@ -152,6 +152,13 @@ def cmd_city_generate(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    if args.multi_user:
+        from twin3d.config import load_settings
+        from twin3d_server.launcher.serve import serve_multi_user
+
+        return serve_multi_user(load_settings(), args.host, args.port, args.targets, max_sessions=args.max_sessions,
+                                idle_timeout_s=args.idle_timeout, memory_mb=args.session_memory_mb,
+                                client_render=args.client_render or None, allow_local=args.allow_local)
     from twin3d_server.app import serve  # the only place the library reaches the app
 
     return serve(args.targets, host=args.host, port=args.port, open_browser=not args.no_browser,
@@ -165,6 +172,10 @@ def cmd_users(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    if args.what == "serve":
+        from twin3d_server.launcher.loadtest import main as loadtest
+
+        return loadtest(args.paths + ["--sessions", str(args.sessions), "--requests", str(args.requests)])
     if args.what == "app":
         from twin3d_server.bench import bench_app_command
 
@@ -260,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kiosk", action="store_true", help="read-only consultation mode for a large screen")
     s.add_argument("--client-render", action="store_true",
                    help="render in the browser with vtk.js (small cities, weak servers; no water shader)")
+    s.add_argument("--multi-user", action="store_true",
+                   help="one app process per browser session through the wslink launcher (docs/serving.md)")
+    s.add_argument("--max-sessions", type=int, help="--multi-user: at most this many session processes")
+    s.add_argument("--idle-timeout", type=int, help="--multi-user: a session ends after this many idle seconds")
+    s.add_argument("--session-memory-mb", type=int, help="--multi-user: address-space cap per session process")
+    s.add_argument("--allow-local", action="store_true",
+                   help="--multi-user without sign-in, everyone the local planner (loopback addresses only)")
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)
     s.add_argument("--no-browser", action="store_true")
@@ -322,8 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_users)
 
     s = sub.add_parser("bench", help="measure the figures that matter")
-    s.add_argument("what", choices=["physics", "city", "app"])
-    s.add_argument("paths", nargs="*", help="files to import (bench city)")
+    s.add_argument("what", choices=["physics", "city", "app", "serve"])
+    s.add_argument("paths", nargs="*", help="files to import (bench city); what each session serves (bench serve)")
+    s.add_argument("--sessions", type=int, default=20, help="bench serve: concurrent sessions")
+    s.add_argument("--requests", type=int, default=50, help="bench serve: frame changes per session")
     s.add_argument("--json", action="store_true", help="print one JSON list")
     s.add_argument("--sizes", default=None, help="grid sizes, e.g. 512,1024,2048")
     s.add_argument("--arch", default="auto", choices=["auto", "cpu", "cuda"])
