@@ -113,7 +113,7 @@ def test_clip_plane_on_the_mappers(scene):
     clip.set(True, "x", 0.25)
     b = scene.actors["buildings"].GetBounds()
     assert clip.plane.GetOrigin()[0] == pytest.approx(b[0] + 0.25 * (b[1] - b[0]))
-    for name in ("buildings", "terrain", "roads"):
+    for name in ("buildings", "terrain", "roads", "network_power"):
         assert scene.actors[name].GetMapper().GetClippingPlanes().IsItemPresent(clip.plane)
     clip.set(True, "z", 1.0)
     assert clip.plane.GetNormal() == (0.0, 0.0, -1.0)

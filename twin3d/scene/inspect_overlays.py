@@ -12,7 +12,6 @@ MEASURE_COLOUR = (20, 20, 20)
 NORMALS_COLOUR = (213, 94, 0)
 NORMAL_LENGTH_M = (2.0, 25.0)  # arrow length: 0.4 % of the buildings' extent, within these bounds
 CLIP_AXES = ("x", "y", "z")
-CLIPPED_ACTORS = ("buildings", "terrain", "water", "roads", "vegetation", "landuse")
 
 
 def _helper_actor(scene, name: str, poly, **kwargs):
@@ -153,13 +152,14 @@ class Measurement:
 
 
 class ClipPlane:
-    """One vtkPlane on the mappers of the scene's city actors, moved in place.
+    """One vtkPlane on the mappers of the scene's actors (all of them, or ``names``), moved in place.
 
     ``position`` is the fraction (0-1) of the buildings' extent along ``axis`` where the
-    plane stands; the side beyond it (larger x, y or z) is cut away.
+    plane stands; the side beyond it (larger x, y or z) is cut away.  Actors added later
+    (a new results file's overlays) get the plane at the next :meth:`set`.
     """
 
-    def __init__(self, scene, names=CLIPPED_ACTORS):
+    def __init__(self, scene, names: tuple[str, ...] | None = None):
         from vtkmodules.vtkCommonDataModel import vtkPlane
 
         self.scene = scene
@@ -170,7 +170,8 @@ class ClipPlane:
         self.position = 0.5
 
     def _mappers(self):
-        return [self.scene.actors[n].GetMapper() for n in self.names if n in self.scene.actors]
+        names = self.scene.actors if self.names is None else [n for n in self.names if n in self.scene.actors]
+        return [self.scene.actors[n].GetMapper() for n in names]
 
     def bounds(self) -> tuple[float, ...]:
         actor = self.scene.actors.get("buildings") or self.scene.actors.get("terrain")

@@ -209,6 +209,8 @@ class InspectLogic:
             self._refresh_hazard()
 
     def on_results(self, results) -> None:
+        if self.data.clip_enabled:  # the new results' overlays are new actors: clip them too
+            self.on_clip()
         if self.data.pick_open and self.data.picked_kind == "building":
             self._refresh_hazard()
 
