@@ -33,7 +33,8 @@ FRONT_KEY = web.AppKey("twin3d_front", object)
 IDENTITY = web.RequestKey("twin3d_identity", object)  # the Identity of the request
 SESSION = web.RequestKey("twin3d_session", object)  # its browser Session, if any
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("HEAD", "/login"), ("GET", "/favicon.ico")}
-PAGES = {"/", "/index.html"}
+PAGES = {"/", "/index.html", "/app/"}  # and /join/<code>: browsers are sent to the login page
+SLOW = {"/launcher/"}  # starting a session process may take longer than the request timeout
 SESSION_ENDPOINT = "/paraview/"  # where the trame client asks for its sessionURL and secret
 WS_PATH = "/ws"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -198,7 +199,7 @@ class WebFront:
         length = request.content_length
         if length is not None and length > self.settings.max_body_bytes:
             raise json_error(413, f"request body over {self.settings.max_body_bytes} bytes")
-        if request.headers.get("Upgrade", "").lower() == "websocket":
+        if request.headers.get("Upgrade", "").lower() == "websocket" or request.path in SLOW:
             return await handler(request)
         try:
             async with asyncio.timeout(self.settings.request_timeout_s):
@@ -225,7 +226,7 @@ class WebFront:
                 session = self._session_of(request)
                 identity = session.identity if session else None
         if identity is None:
-            if request.method in ("GET", "HEAD") and request.path in PAGES:
+            if request.method in ("GET", "HEAD") and (request.path in PAGES or request.path.startswith("/join/")):
                 raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
             raise json_error(401, "not signed in", **{"WWW-Authenticate": 'Bearer realm="twin3d"'})
         if identity.via != "token" and request.method in UNSAFE and not self._same_origin(request):
