@@ -124,14 +124,37 @@ def serve(targets=(), host: str | None = None, port: int | None = None, open_bro
 
     ``targets``: city files/recipes, results files and scenario files, in any order; with no
     city the default city is used, and with no results or scenarios its default scenarios.
+    With a users file (or the trusted-header mode) every request and websocket is signed in
+    (docs/security.md); without one the app is served to the loopback address only, to one
+    local planner.
     """
+    from twin3d.errors import InputError
     from twin3d_server.logic.catalog import split_targets
+    from twin3d_server.web import install, load_web_settings
 
-    settings = load_settings()
+    settings, web = load_settings(), load_web_settings()
+    host, port = host or settings.host, port or settings.port
+    signed_in = bool(web.users_file or web.trusted_header)
+    if not signed_in and not _loopback(host):
+        raise InputError(None, f"serving on {host} needs sign-in: set TWIN3D_USERS_FILE and add a user "
+                               "(twin3d users add NAME --role planner), or serve on 127.0.0.1")
     city_spec, entries = split_targets(targets)
     city = load_city(city_spec)[0]
-    server, _ = build_app(city, targets=entries, options=AppOptions(kiosk=kiosk, client_render=client_render))
-    host, port = host or settings.host, port or settings.port
-    print(f"twin3d serving {city.name} at http://{host}:{port}/", flush=True)
+    server, ctx = build_app(city, targets=entries, options=AppOptions(kiosk=kiosk, client_render=client_render))
+    if signed_in:
+        install(server, web, ctx)
+    mode = "sign-in required" if signed_in else "local single-user mode, no sign-in"
+    print(f"twin3d serving {city.name} at http://{host}:{port}/ ({mode})", flush=True)
     server.start(host=host, port=port, open_browser=open_browser)
     return 0
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
