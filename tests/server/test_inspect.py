@@ -146,3 +146,27 @@ def test_level_of_detail_keeps_the_actor_and_the_frame_colours(app):
     tools.lod = 0
     server.state.flush()
     assert tools.lod_triangles == 24
+
+
+def test_a_new_level_of_detail_is_simplified_off_the_server_loop(app):
+    import asyncio
+    import concurrent.futures
+
+    server, ctx = app
+    tools = ctx.panels["inspect"].data
+
+    async def ask_for_level_1():
+        tools.lod = 1
+        server.state.flush()
+        busy_at_once = tools.lod_busy
+        for _ in range(600):
+            if not tools.lod_busy:
+                break
+            await asyncio.sleep(0.05)
+        return busy_at_once
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # a loop of its own, as a served app has
+        busy_at_once = pool.submit(asyncio.run, ask_for_level_1()).result(timeout=60)
+    assert busy_at_once and not tools.lod_busy
+    assert ctx.scene.buildings_poly is ctx.panels["inspect"].lods.polys[1]
+    assert 0 < tools.lod_triangles < 24

@@ -10,6 +10,7 @@ refreshing the card of the picked building.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 
@@ -56,6 +57,7 @@ class InspectState:
     lod: int = 0
     lod_items: list[dict] = field(default_factory=lambda: [{"title": t, "value": i} for i, t in enumerate(LOD_TITLES)])
     lod_triangles: int = 0
+    lod_busy: bool = False  # a level is being simplified
     quality: dict = field(default_factory=dict)  # MeshQuality.as_dict() plus "shares"
 
 
@@ -241,10 +243,35 @@ class InspectLogic:
         self.ctx.request_render()
 
     def on_lod(self, *_) -> None:
-        """Swap the buildings' mesh for a level of detail (simplified once, then cached)."""
+        """Swap the buildings' mesh for a level of detail.  A level not simplified yet is made
+        off the server loop (seconds for a large city), then shown if still asked for."""
         if self.lods is None:
             return
-        self.lods.show(int(self.data.lod or 0))
+        level = int(self.data.lod or 0)
+        if level in self.lods.polys:
+            self._show_lod(level)
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no server loop (logic tests): simplify here
+            self._show_lod(level)
+            return
+        from trame.app import asynchronous
+
+        self.data.lod_busy = True
+        asynchronous.create_task(self._simplify_then_show(level))
+
+    async def _simplify_then_show(self, level: int) -> None:
+        try:
+            await asyncio.to_thread(self.lods.poly, level)
+        finally:
+            with self.ctx.state:
+                self.data.lod_busy = False
+                if int(self.data.lod or 0) == level:
+                    self._show_lod(level)
+
+    def _show_lod(self, level: int) -> None:
+        self.lods.show(level)
         self.data.lod_triangles = int(self.ctx.scene.buildings_poly.n_cells)
         self.highlight.show(self.highlight.building)
         if self.data.normals:

@@ -71,7 +71,7 @@ def engineer_panel(ctx) -> None:
                 _clipping(n)
                 _measuring(ctx, n)
                 v3.VSelect(v_model_number=(n.lod,), items=(n.lod_items,), label="Level of detail",
-                           density="compact", hide_details=True, classes="mt-3")
+                           density="compact", hide_details=True, classes="mt-3", loading=(n.lod_busy,))
                 html.Div(f"{{{{ {n.lod_triangles}.toLocaleString() }}}} triangles", classes="text-caption")
                 _quality(ctx, n)
 
