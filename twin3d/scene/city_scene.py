@@ -48,7 +48,6 @@ LAYER_COLOURS = {"roads": (90, 90, 90), "water": (110, 160, 210), "vegetation": 
                  "landuse": (190, 200, 170)}
 CONTEXT_TITLES = {"roads": "Streets (map)", "water": "Rivers and lakes", "vegetation": "Parks and trees",
                   "landuse": "Land use"}
-BUILDING_MODE_TITLES = {"use": "Use", "depth": "Flood depth", "damage": "Damage", "status": "Status"}
 STATUS_TITLES = {"flooded": "Flooded", "without_power": "Without power", "without_water": "Without water",
                  "down": "Facility down"}
 OVERLAY_LAYERS = ("water", "heat", "plume")

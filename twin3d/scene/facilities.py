@@ -10,7 +10,6 @@ from twin3d.scene.palettes import DOWN_COLOUR, USE_COLOURS
 GLYPH_RADIUS_M = 7.0
 GLYPH_HEIGHT_M = 16.0
 GLYPH_GAP_M = 4.0  # between the roof and the glyph's tip
-DOWN_BIT_NAME = "down"
 
 
 def facility_colours() -> dict[str, tuple[int, int, int]]:

@@ -82,11 +82,6 @@ def lut_rgb(cmap: str, t: np.ndarray, n: int = 256) -> np.ndarray:
     return cmap_lut(cmap, n)[np.rint(t * (n - 1)).astype(np.intp)]
 
 
-def arrow_colour(kind_index: int) -> tuple[int, int, int]:
-    """The colour of allocation kind number ``kind_index``."""
-    return ARROW_COLOURS[int(kind_index) % len(ARROW_COLOURS)]
-
-
 def value_label(value: float) -> str:
     """A short tick label: ``0.5``, ``12``, ``1.5e-04``."""
     v = float(value)
