@@ -37,7 +37,8 @@ def build_app(city, server=None, targets=(), options: AppOptions | None = None):
     from twin3d_server.logic.timeline import TimelineLogic
 
     server = server or get_server("twin3d", client_type="vue3")
-    ctx = AppContext(server, CityScene(city), options or AppOptions())
+    options = options or AppOptions()
+    ctx = AppContext(server, CityScene(city, shader=not options.client_render), options)
     ctx.ctrl.view_click = ctx.click
     state = server.state
     state.trame__title = f"twin3d — {city.name}"

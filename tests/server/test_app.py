@@ -17,7 +17,7 @@ def test_app_builds_city_scene_and_renders():
     scene = ctx.scene
     server.state.ready()
     assert server.state.n_buildings == 2
-    assert set(scene.actors) == {"terrain", "roads", "buildings"}
+    assert set(scene.actors) == {"terrain", "roads", "buildings", "network_power", "facilities", "allocation"}
     # meshes are shifted to the city origin: float32 keeps centimetres at national-grid scale
     points = scene.buildings_poly.points
     assert points.dtype == np.float32 and np.abs(points).max() < 1e3
