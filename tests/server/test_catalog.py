@@ -111,3 +111,66 @@ def test_runs_go_one_at_a_time_and_none_survive_shutdown(tmp_path, cache, reques
     assert not alive(pid)
     assert catalog.queue.processes() == []
     assert catalog.entries["s1"].run.status == "failed"
+
+
+def test_run_dies_with_a_server_killed_outright(tmp_path, cache):
+    """SIGKILL leaves no chance to clean up: the run asked Linux to end it with its server."""
+    import signal
+    import subprocess
+    import sys
+
+    if sys.platform != "linux":
+        pytest.skip("PR_SET_PDEATHSIG is Linux only")
+    spec = dam_break_files(tmp_path, duration_s=100000.0, interval_s=10.0)
+    server = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\n"
+        "from twin3d_server.logic.runs import RunQueue\n"
+        "queue = RunQueue(quick=False)\n"
+        f"run = queue.submit({str(spec)!r})\n"
+        "print(run.process.pid, flush=True)\n"
+        "time.sleep(600)\n")], stdout=subprocess.PIPE, text=True)
+    child = int(server.stdout.readline())
+    assert alive(child)
+    server.send_signal(signal.SIGKILL)
+    server.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)
+
+
+def test_kiosk_plays_through_the_scenarios(tmp_path, request):
+    """Kiosk mode plays the active scenario and goes on to the next one when it ends."""
+    import asyncio
+    import concurrent.futures
+
+    from trame.app import get_server
+
+    from tests.scene.test_frames import write_results
+    from twin3d_server.app import build_app
+    from twin3d_server.context import AppOptions
+
+    first, second = write_results(tmp_path / "a.h5"), write_results(tmp_path / "b.h5")
+    server, ctx = build_app(national_grid_city(), get_server(request.node.name, client_type="vue3"),
+                            [first, second], AppOptions(kiosk=True))
+    server.state.ready()
+    catalog, timeline = ctx.panels["catalog"], ctx.panels["timeline"]
+    assert not ctx.allowed("planner") and server.state.can_edit is False  # a kiosk only shows
+    timeline.data.speed = 10
+    shown = []
+
+    async def watch():
+        for _ in range(200):
+            catalog.poll()
+            shown.append((catalog.data.scenario_id, int(timeline.data.time_index)))
+            if shown[-1] == ("s1", 2):
+                break
+            await asyncio.sleep(0.05)
+        timeline.pause()
+
+    # a loop of its own in a worker thread: other tests (Playwright's sync API) may hold this thread's loop
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, watch()).result(timeout=60)
+    assert ("s0", 2) in shown and shown[-1] == ("s1", 2)
+    assert ctx.results.path == second
+    catalog.shutdown()

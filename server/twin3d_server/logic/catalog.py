@@ -235,7 +235,7 @@ class CatalogLogic:
         for entry in self.entries.values():
             if entry.run is not None:
                 self._follow(entry)
-        if self.ctx.results is None or not self.chosen:
+        if self.ctx.results is None or self.chosen:
             self._activate_first()
         if self.ctx.options.kiosk:
             self._kiosk_step()
@@ -307,6 +307,10 @@ class CatalogLogic:
         timeline = self.ctx.panels.get("timeline")
         results = self.ctx.results
         if timeline is None or results is None or timeline.data.playing or not results.n_frames:
+            return
+        try:
+            asyncio.get_running_loop()  # playing is a task on the server loop
+        except RuntimeError:
             return
         at_end = int(timeline.data.time_index) >= results.n_frames - 1 and results.complete
         if at_end:
