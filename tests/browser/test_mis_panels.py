@@ -66,9 +66,9 @@ def test_planner_follows_kpis_optimises_decides_and_downloads_the_report(browser
         page.screenshot(path=str(artifacts / "mis_panels_optimised.png"))
 
         # record a decision: it appears in the list
-        page.get_by_label("Decision", exact=True).fill("Pumps for the hospital")
-        page.get_by_label("Option chosen").fill("all six pumps from the fire station")
-        page.get_by_label("Reason").fill("the basement floods first")
+        page.get_by_role("textbox", name="Decision", exact=True).fill("Pumps for the hospital")
+        page.get_by_role("textbox", name="Option chosen").fill("all six pumps from the fire station")
+        page.get_by_role("textbox", name="Reason").fill("the basement floods first")
         page.get_by_role("button", name="Record decision").click()
         page.locator("#decision-list").get_by_text("Pumps for the hospital: all six pumps from the fire station") \
             .wait_for(timeout=120_000)

@@ -53,7 +53,7 @@ def _assignments(n) -> None:
     html.Div("No assignments this frame.", v_if=(f"!{n.assignments}.length",),
              classes="text-medium-emphasis text-body-2")
     with html.Ol(v_else=True, id="allocation-assignments", classes="text-caption pl-4 overflow-y-auto",
-                 style="max-height: 180px;", raw_attrs=['aria-label="Assignments and their reasons"']):
+                 style="max-height: 180px;", raw_attrs=['aria-label="Assignments this frame, with why"']):
         html.Li("{{ a.reason }}", v_for=(f"(a, i) in {n.assignments}",), key="i", classes="mb-1")
 
 
