@@ -158,3 +158,33 @@ def test_viewer_may_not_author(flood_app, monkeypatch):
     assert not authoring.on_click(Pick("terrain", None, np.array([499300.0, 5700100.0, 45.0])))
     assert authoring.data.points == []
     authoring.data.mode = ""
+
+
+def test_results_file_without_its_scenario_file_is_extended_through_its_resolved_base(flood_app, request):
+    """A results file given as is: its resolved scenario is written next to the new one and
+    extended; a pump and a road closure land in their own arrays."""
+    from trame.app import get_server
+
+    from twin3d.scenario.spec import load_scenario
+    from twin3d.scene.picking import Pick
+    from twin3d_server.app import build_app
+
+    _, ctx0 = flood_app
+    server, ctx = build_app(ctx0.city, get_server(request.node.name, client_type="vue3"), [ctx0.results.path])
+    server.state.ready()
+    authoring = ctx.panels["authoring"]
+    server.controller.authoring_place_pump()
+    authoring.on_click(Pick("terrain", None, np.array([499600.0, 5700300.0, 46.0])))
+    authoring.data.pump_rate_m3s = 2.5
+    server.controller.authoring_close_road()
+    for xy in ([499500.0, 5700200.0], [499700.0, 5700200.0]):
+        authoring.on_click(Pick("roads", None, np.array([*xy, 45.0])))
+    authoring.data.scenario_name = "Pump and closure"
+    path = Path(server.controller.authoring_save_run())
+    doc = tomllib.loads(path.read_text())
+    base = Path(doc["extends"])
+    assert base.parent == path.parent and base.name == f"{ctx0.results.path.stem}-base.toml"
+    assert doc["strategy"]["pumps"] == [{"label": "pump 1", "point": [499600.0, 5700300.0], "rate_m3s": 2.5}]
+    assert doc["strategy"]["road_closures"][0]["line"] == [[499500.0, 5700200.0], [499700.0, 5700200.0]]
+    assert load_scenario(path).name == "Pump and closure"
+    ctx.panels["catalog"].shutdown()
