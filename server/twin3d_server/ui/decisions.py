@@ -23,6 +23,9 @@ def decision_panel(ctx) -> None:
                           raw_attrs=['aria-live="polite"'])
         html.Div(f"{{{{ {n.error} }}}}", v_if=(n.error,), classes="text-error text-caption", raw_attrs=['role="alert"'])
         html.P("No decisions recorded yet.", v_if=(f"!{n.recent}.length",), classes="text-medium-emphasis text-body-2")
-        with v3.VList(v_else=True, density="compact", classes="py-0", id="decision-list", lines="two"):
-            v3.VListItem(v_for=(f"d in {n.recent}",), key="d.seq", title=("`${d.seq}. ${d.what}`",),
-                         subtitle=("`${d.why} — ${d.who}, frame ${d.frame}, ${d.when}`",), classes="px-1")
+        with html.Ol(v_else=True, id="decision-list", classes="pl-0", style="list-style: none;",
+                     raw_attrs=['aria-label="Recent decisions"']):
+            with html.Li(v_for=(f"d in {n.recent}",), key="d.seq", classes="mb-2"):
+                html.Div("{{ d.seq }}. {{ d.what }}", classes="text-body-2")
+                html.Div("{{ d.why }} — {{ d.who }}, frame {{ d.frame }}, {{ d.when }}",
+                         classes="text-caption text-medium-emphasis")
