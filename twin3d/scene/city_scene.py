@@ -44,6 +44,7 @@ from twin3d.scene.palettes import (
 
 __all__ = ["BUILDING_MODES", "CAMERA_PRESETS", "LAYER_COLOURS", "USE_COLOURS", "CityScene", "mesh_polydata"]
 
+TERRAIN_DISPLAY_MAX = 256  # drawn terrain points per side, at most
 LAYER_COLOURS = {"roads": (90, 90, 90), "water": (110, 160, 210), "vegetation": (120, 170, 100),
                  "landuse": (190, 200, 170)}
 CONTEXT_TITLES = {"roads": "Streets (map)", "water": "Rivers and lakes", "vegetation": "Parks and trees",
@@ -96,6 +97,10 @@ class CityScene:
         self.shader = shader
         self.plotter = plotter if plotter is not None else pv.Plotter(off_screen=True)
         self.plotter.set_background("#f4f4f0")
+        # Anti-aliasing by FXAA (one cheap screen pass), not 8x multisampling: under software
+        # rendering (Mesa llvmpipe) MSAA triples the cost of every frame.
+        self.plotter.render_window.SetMultiSamples(0)
+        self.plotter.renderer.SetUseFXAA(True)
         self.ground = Ground(city.terrain, city.origin)
         self.actors = {}
         self._titles: dict[str, str] = {}  # layer name -> title, in display order
@@ -165,15 +170,21 @@ class CityScene:
         if terrain is None:
             return
         g = terrain.grid
-        x = g.x_centers() - self.city.origin[0]
-        y = g.y_centers() - self.city.origin[1]
+        z_full = np.nan_to_num(terrain.elevation, nan=float(np.nanmin(terrain.elevation)))
+        rgb_full = terrain_rgb(z_full, g.cell_size)  # hillshade from the full-resolution DEM
+        # Software rendering draws ~1 M triangles/s: the drawn surface samples the DEM at most
+        # TERRAIN_DISPLAY_MAX points a side (the hazard grids and Ground.z keep the full DEM).
+        step = max(1, int(np.ceil(max(z_full.shape) / TERRAIN_DISPLAY_MAX)))
+        rows = np.unique(np.r_[np.arange(0, z_full.shape[0], step), z_full.shape[0] - 1])
+        cols = np.unique(np.r_[np.arange(0, z_full.shape[1], step), z_full.shape[1] - 1])
+        z, rgb = z_full[np.ix_(rows, cols)], rgb_full[np.ix_(rows, cols)]
+        x = g.x_centers()[cols] - self.city.origin[0]
+        y = g.y_centers()[rows] - self.city.origin[1]
         xx, yy = np.meshgrid(x, y)
-        z = np.nan_to_num(terrain.elevation, nan=float(np.nanmin(terrain.elevation)))
         surf = pv.StructuredGrid(xx.astype(np.float32), yy.astype(np.float32),
                                  (z - self.city.origin[2]).astype(np.float32))
         surf.point_data["elevation"] = z.ravel(order="F")
-        surf.point_data["colour"] = terrain_rgb(z, g.cell_size).reshape(-1, 3, order="C")[
-            np.arange(z.size).reshape(z.shape).ravel(order="F")]
+        surf.point_data["colour"] = rgb.reshape(-1, 3, order="C")[np.arange(z.size).reshape(z.shape).ravel(order="F")]
         self._add_layer("terrain", "Terrain", self.plotter.add_mesh(surf, scalars="colour", rgb=True,
                                                                     name="terrain", ambient=0.25, diffuse=0.75))
 
