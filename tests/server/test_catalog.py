@@ -174,3 +174,19 @@ def test_kiosk_plays_through_the_scenarios(tmp_path, request):
     assert ("s0", 2) in shown and shown[-1] == ("s1", 2)
     assert ctx.results.path == second
     catalog.shutdown()
+
+
+def test_two_servers_on_one_cache_run_one_at_a_time(tmp_path, cache):
+    from twin3d_server.logic.runs import RunQueue
+
+    first, second = RunQueue(), RunQueue()  # two servers (e.g. launcher sessions) sharing the cache
+    long_run = first.submit(dam_break_files(tmp_path, duration_s=100000.0, interval_s=10.0))
+    (tmp_path / "b").mkdir()
+    short = second.submit(dam_break_files(tmp_path / "b"))
+    assert long_run.status == "running"
+    time.sleep(1.0)
+    second.poll()
+    assert short.status == "queued"  # waits for the other server's run
+    first.shutdown()
+    assert second.wait(short, timeout_s=120).status == "complete"
+    second.shutdown()

@@ -7,7 +7,7 @@ runner returns at once when the target is a complete run with the same content h
 
 Runs are driven by :meth:`RunQueue.poll` (the catalogue calls it twice a second on the
 server loop; tests call it by hand or use :meth:`RunQueue.wait`).  Only one run computes
-at a time (2-core machines).  Every process is tracked and terminated by
+at a time (2-core machines), also across servers sharing the cache (:class:`RunnerLock`).  Every process is tracked and terminated by
 :meth:`RunQueue.shutdown`, which is also registered with ``atexit``; on Linux the children
 also ask for ``PR_SET_PDEATHSIG``, so they die with a server that is killed outright.
 
@@ -125,6 +125,42 @@ def error_line(log_text: str, returncode: int | None) -> str:
     return lines[-1] if lines else f"exit code {returncode}"
 
 
+class RunnerLock:
+    """One run at a time on this machine, across servers (launcher sessions, a second
+    ``twin3d serve``) sharing the cache: an exclusive ``flock`` on ``<cache>/runs/.runner.lock``,
+    held by the server while its run's process lives.  It also keeps two servers from writing
+    the same results path at once."""
+
+    def __init__(self):
+        self._fh = None
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free (never waits)."""
+        if self._fh is not None:
+            return True
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): one run at a time per server only
+            return True
+        from twin3d.config import cache_dir
+
+        path = cache_dir() / "runs" / ".runner.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return False
+        self._fh = fh
+        return True
+
+    def release(self) -> None:
+        if self._fh is not None:
+            self._fh.close()  # closing the file releases the flock
+            self._fh = None
+
+
 class RunQueue:
     """Runs scenario files in the background, one at a time, in subprocesses.
 
@@ -148,6 +184,7 @@ class RunQueue:
         self.arch = arch
         self.runs: list[Run] = []
         self._closed = False
+        self._lock = RunnerLock()
         _QUEUES.add(self)
 
     def submit(self, scenario: str | Path, output: str | Path | None = None) -> Run:
@@ -177,8 +214,10 @@ class RunQueue:
             changed.append(run)
         if self.active is None and not self._closed:
             nxt = next((r for r in self.runs if r.status == "queued"), None)
-            if nxt is not None:
+            if nxt is not None and self._lock.acquire():
                 self._start(nxt)
+                if nxt.status != "running":
+                    self._lock.release()
                 changed.append(nxt)
         return changed
 
@@ -199,6 +238,7 @@ class RunQueue:
         run.status = "running"
 
     def _finish(self, run: Run) -> None:
+        self._lock.release()
         run.returncode = run.process.returncode
         run.finished = time.time()
         if run.returncode == 0:
@@ -241,6 +281,7 @@ class RunQueue:
         for run in self.runs:
             if run.status == "running":
                 self._finish(run)
+        self._lock.release()
 
 
 @atexit.register
