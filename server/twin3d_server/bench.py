@@ -51,6 +51,9 @@ def bench_case(label: str, city_path: Path, results_path: Path) -> dict:
     server, ctx = build_app(city, get_server(f"bench-{label}", client_type="vue3"), [results])
     window = ctx.scene.plotter.render_window
     window.SetSize(*WINDOW)
+    renders = []
+    ctx.ctrl.view_update = lambda: renders.append(1)  # no browser: the bench renders and encodes itself
+    server.state.ready()
     _encode(window)
     first_frame_s = time.perf_counter() - t0
     timeline = ctx.panels["timeline"].data
@@ -68,6 +71,8 @@ def bench_case(label: str, city_path: Path, results_path: Path) -> dict:
         _encode(window)
         render.append(time.perf_counter() - t)
     results.close()
+    if len(renders) < TICKS:
+        raise RuntimeError(f"the timeline asked for {len(renders)} renders in {TICKS} ticks")
     tick = [u + r for u, r in zip(update, render, strict=True)]
     return {"bench": "app", "case": label, "buildings": len(city.buildings),
             "triangles": city.buildings.mesh.n_triangles, "frames": n, "window": list(WINDOW),

@@ -109,16 +109,18 @@ class AppContext:
 
     # --- rendering -----------------------------------------------------------------------
     def request_render(self) -> None:
-        """Render now, or once at the end of the current 1/30 s window."""
-        wait = self._last_render + RENDER_INTERVAL_S - time.monotonic()
-        if wait <= 0:
+        """Render once, after the handler that asked returns: every request made while one is
+        pending (all the panels reacting to one tick) shares that render, and renders are at
+        least ``RENDER_INTERVAL_S`` apart."""
+        if self._render_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (tests without a server): render now
             self._render()
-        elif not self._render_pending:
-            self._render_pending = True
-            try:
-                asyncio.get_running_loop().call_later(wait, self._render)
-            except RuntimeError:  # no loop (tests without a server): render now
-                self._render()
+            return
+        self._render_pending = True
+        loop.call_later(max(0.0, self._last_render + RENDER_INTERVAL_S - time.monotonic()), self._render)
 
     def _render(self) -> None:
         self._render_pending = False
