@@ -5,12 +5,14 @@ HiGHS MILP and the planner's inventory, off the UI loop (no layout here)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from trame_server.utils.typed_state import TypedState
 
+log = logging.getLogger(__name__)
 QUANTITIES = ("available", "demanded", "deployed", "unmet")
 STATUS_TEXT = {0: "no demand", 1: "optimal", 2: "feasible (time limit)", 3: "relaxed minimum service",
                4: "infeasible", 5: "solver error"}
@@ -215,7 +217,11 @@ class AllocationLogic:
 
     async def _optimise_async(self, k: int, inventory: dict) -> None:
         results = self.results
-        plan, error, wall_s = await asyncio.to_thread(self._timed_solve, k, inventory)
+        try:
+            plan, error, wall_s = await asyncio.to_thread(self._timed_solve, k, inventory)
+        except Exception as exc:  # a bug must not leave the button spinning
+            log.exception("Optimise now failed")
+            plan, error, wall_s = None, f"internal error: {exc}", 0.0
         with self.ctx.state:
             if results is self.results:
                 self._finish(k, plan, error, wall_s)
