@@ -32,12 +32,11 @@ def test_presets_give_different_images_and_a_link_restores_the_view(browser, tmp
         page.goto(url)
         page.get_by_text("3000 buildings").wait_for(timeout=120_000)
         first = wait_for_image(page, VIEW, lambda im: im.std() > 10)
-        images = {}
+        images, before = {}, first
         for name, title in (("street", "Street level"), ("district", "District"), ("overview", "Overview")):
             page.get_by_role("button", name=title, exact=True).click()
             page.wait_for_function(f"window.trame.state.get('MapState__preset') === '{name}'", timeout=60_000)
-            before = images.get("street") if name != "street" else first
-            images[name] = wait_for_image(page, VIEW, _differs(before))
+            images[name] = before = wait_for_image(page, VIEW, _differs(before))
             page.screenshot(path=out / f"camera_{name}.png", timeout=120_000)
         for a, b in (("street", "district"), ("district", "overview"), ("overview", "street")):
             assert np.abs(images[a] - images[b]).mean() > 6.0, f"{a} and {b} look the same"
@@ -48,10 +47,11 @@ def test_presets_give_different_images_and_a_link_restores_the_view(browser, tmp
         page.wait_for_function("(window.trame.state.get('MapState__share_query') || '').includes('cam=')",
                                timeout=60_000)
         district = wait_for_image(page, VIEW, lambda im: np.abs(im - images["district"]).mean() < 3)
+        assert np.abs(district - images["district"]).mean() < 3  # a preset gives the same view each time
         query = _state(page, "MapState__share_query")
         page.get_by_role("button", name="Copy link").click()
-        link = page.locator("#share-link input").input_value(timeout=30_000)
-        assert link == url.rstrip("/") + "/?" + query
+        link = page.locator("input#share-link").input_value(timeout=30_000)
+        assert link.startswith(url) and link.endswith("?" + query)  # the page may be /index.html
         page.keyboard.press("Escape")
         page.get_by_role("button", name="Street level", exact=True).click()
         wait_for_image(page, VIEW, _differs(district))

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-CAMERA_DECIMALS = (1, 1, 1, 1, 1, 1, 3, 3, 3)  # position and focal point to 0.1 m, view up to 0.001
+# position and focal point to 0.1 m, view up to 0.001, view angle to 0.1 degree
+CAMERA_DECIMALS = (1, 1, 1, 1, 1, 1, 3, 3, 3, 1)
 
 
 @dataclass(frozen=True)
@@ -19,19 +20,19 @@ class ViewLink:
 
     scenario: str = ""
     time_index: int | None = None
-    camera: tuple[float, ...] | None = None  # position, focal point (city CRS, m), view up
+    camera: tuple[float, ...] | None = None  # position, focal point (city CRS, m), view up, view angle (deg)
     colour: str = ""  # building colour mode
     layers: tuple[str, ...] | None = None  # the visible layers, sorted
 
     def to_query(self) -> str:
-        """``scenario=s1&t=4&cam=x,y,z,fx,fy,fz,ux,uy,uz&colour=depth&layers=buildings,terrain``."""
+        """``scenario=s1&t=4&cam=x,y,z,fx,fy,fz,ux,uy,uz,angle&colour=depth&layers=buildings,terrain``."""
         parts = []
         if self.scenario:
             parts.append(("scenario", self.scenario))
         if self.time_index is not None:
             parts.append(("t", str(int(self.time_index))))
         if self.camera is not None:
-            parts.append(("cam", ",".join(f"{v:.{d}f}" for v, d in zip(self.camera, CAMERA_DECIMALS, strict=True))))
+            parts.append(("cam", ",".join(f"{v:.{d}f}" for v, d in zip(self.camera, CAMERA_DECIMALS, strict=False))))
         if self.colour:
             parts.append(("colour", self.colour))
         if self.layers is not None:
@@ -64,25 +65,29 @@ def _camera(text: str) -> tuple[float, ...] | None:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         return None
-    if len(values) != 9 or not all(math.isfinite(v) for v in values):
+    if len(values) not in (9, 10) or not all(math.isfinite(v) for v in values):
         return None
     return values
 
 
 def camera_in_crs(camera, origin) -> tuple[float, ...]:
-    """Position, focal point (city CRS) and view up of ``camera``, rounded as links write them."""
+    """Position, focal point (city CRS), view up and view angle of ``camera``, rounded as links
+    write them."""
     ox, oy, oz = (float(v) for v in origin)
     shift = (ox, oy, oz)
     pos = [p + o for p, o in zip(camera.GetPosition(), shift, strict=True)]
     focal = [p + o for p, o in zip(camera.GetFocalPoint(), shift, strict=True)]
-    values = (*pos, *focal, *camera.GetViewUp())
+    values = (*pos, *focal, *camera.GetViewUp(), camera.GetViewAngle())
     return tuple(round(float(v), d) for v, d in zip(values, CAMERA_DECIMALS, strict=True))
 
 
 def apply_camera(camera, values, origin) -> None:
-    """Set ``camera`` (coordinates shifted by ``origin``) from :func:`camera_in_crs` values."""
+    """Set ``camera`` (coordinates shifted by ``origin``) from :func:`camera_in_crs` values
+    (9 values: the view angle stays as it is)."""
     ox, oy, oz = (float(v) for v in origin)
-    px, py, pz, fx, fy, fz, ux, uy, uz = (float(v) for v in values)
+    px, py, pz, fx, fy, fz, ux, uy, uz = (float(v) for v in values[:9])
+    if len(values) > 9:
+        camera.SetViewAngle(float(values[9]))
     camera.SetPosition(px - ox, py - oy, pz - oz)
     camera.SetFocalPoint(fx - ox, fy - oy, fz - oz)
     camera.SetViewUp(ux, uy, uz)

@@ -246,6 +246,7 @@ class MapLogic:
         if link.camera is not None:
             apply_camera(self.ctx.scene.plotter.camera, link.camera, self.ctx.city.origin)
             self.ctx.scene.plotter.renderer.ResetCameraClippingRange()
+            self.data.preset = ""
         if link.colour:
             self._set_colour(link.colour)
         if link.layers is not None:
