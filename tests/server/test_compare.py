@@ -8,6 +8,7 @@ import pytest
 from tests.io.test_store import national_grid_city
 from tests.scene.test_frames import GRID, write_results
 from twin3d.scenario.results import ResultsFile
+from twin3d.scene.measures import CREST_RADIUS_M
 
 BARRIER_SCENARIO = """
 name = "with barrier"
@@ -99,11 +100,13 @@ def test_measures_drawn_with_each_scenario(app):
     assert compare.measures_a.n_barriers == 0 and not compare.measures_a.actors["barriers"].GetVisibility()
     walls, pumps = compare.measures_b.walls, compare.measures_b.pumps
     assert compare.data.measures_b == "1 barrier, 1 pump"
-    assert walls.n_cells == 1 and pumps.n_cells > 0
-    # the wall stands on the line, from the ground (1.25 m) to 2 m above it
+    assert walls.n_cells > 0 and pumps.n_cells > 0
+    # the wall stands on the line, from the ground (1.25 m) to 2 m above it, a tube along its crest
     xyz = walls.points + ctx.city.origin
-    np.testing.assert_allclose(sorted(set(np.round(xyz[:, 0], 3))), [85010.0], atol=1e-3)
-    np.testing.assert_allclose([xyz[:, 2].min(), xyz[:, 2].max()], [1.25, 3.25], atol=1e-3)
+    np.testing.assert_allclose([xyz[:, 0].min(), xyz[:, 0].max()], [85010.0 - CREST_RADIUS_M, 85010.0 + CREST_RADIUS_M],
+                               atol=1e-3)
+    assert np.isclose(xyz[:, 2], 1.25, atol=1e-3).sum() == 2  # the wall's foot at both ends of the line
+    assert xyz[:, 2].max() == pytest.approx(3.25 + CREST_RADIUS_M, abs=1e-3)
 
 
 def test_compare_with_results_outside_the_catalogue(app, tmp_path):

@@ -16,6 +16,7 @@ PUMP_COLOUR = (230, 159, 0)  # Okabe-Ito orange: against the blue depth map for 
 PUMP_RADIUS_M = 4.0
 PUMP_HEIGHT_M = 10.0
 MIN_WALL_M = 0.5  # a barrier whose crest is at or below the ground is still drawn this high
+CREST_RADIUS_M = 2.5  # a tube along the crest keeps a thin wall visible from afar
 
 
 def strategy_of(results) -> dict:
@@ -71,7 +72,11 @@ def barrier_walls(strategy: dict, city):
     if not points:
         return pv.PolyData()
     local = (np.vstack(points) - city.origin).astype(np.float32)
-    return pv.PolyData(local, np.asarray(faces, dtype=np.int64).ravel())
+    walls = pv.PolyData(local, np.asarray(faces, dtype=np.int64).ravel())
+    crests = [pv.lines_from_points(p[len(p) // 2:] - city.origin).tube(radius=CREST_RADIUS_M, n_sides=8)
+              for p in points]
+    merged = walls.merge(crests).extract_surface(algorithm=None).triangulate()
+    return pv.PolyData(merged.points.astype(np.float32), merged.faces)
 
 
 def pump_markers(strategy: dict, city):
