@@ -121,3 +121,12 @@ def test_compare_with_results_outside_the_catalogue(app, tmp_path):
         assert GRID.shape == tuple(run.grid.shape)
     finally:
         run.close()
+
+
+def test_compare_with_a_catalogue_scenario_uses_its_entry(app):
+    server, ctx, _a, b = app
+    compare = ctx.panels["compare"]
+    compare.compare_with(b)
+    server.state.flush()
+    assert compare.data.scenario_b == "s1" and compare.data.extra_choices == []
+    assert compare.scene_b.frame == 0 and compare.data.title_b == "with barrier"

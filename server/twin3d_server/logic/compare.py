@@ -102,15 +102,15 @@ class CompareLogic:
         catalog = self.ctx.panels.get("catalog")
         if catalog is None:
             return None
-        lookup = getattr(catalog, "results_for", None)
+        lookup = getattr(catalog, "results_of", None)
         return lookup(key) if lookup is not None else getattr(catalog, "open", {}).get(key)
 
     def _catalog_key(self, results) -> str | None:
         catalog = self.ctx.panels.get("catalog")
-        for key, other in getattr(catalog, "open", {}).items():
-            if other is results:
-                return key
-        return None
+        lookup = getattr(catalog, "key_of", None)
+        if lookup is not None:
+            return lookup(results)
+        return next((k for k, other in getattr(catalog, "open", {}).items() if other is results), None)
 
     def _default_b(self) -> str:
         """The first catalogue scenario other than the active one."""
