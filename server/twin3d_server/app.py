@@ -39,7 +39,7 @@ def build_app(city, server=None, targets=(), options: AppOptions | None = None):
     server = server or get_server("twin3d", client_type="vue3")
     options = options or AppOptions()
     ctx = AppContext(server, CityScene(city, shader=not options.client_render), options)
-    ctx.ctrl.view_click = ctx.click
+    ctx.ctrl.view_press, ctx.ctrl.view_release = ctx.press, ctx.release
     state = server.state
     state.trame__title = f"twin3d — {city.name}"
     state.city_name = city.name
@@ -107,13 +107,14 @@ def _layout(ctx) -> None:
 
 def _view(ctx, scene, name: str):
     """The 3D view of ``scene``: server-rendered (default) or vtk.js (``--client-render``).
-    Sets ``ctrl.<name>_update`` / ``ctrl.<name>_reset_camera``; clicks go to ``ctrl.view_click``."""
+    Sets ``ctrl.<name>_update`` / ``ctrl.<name>_reset_camera``; a press and release in place is a click (``ctx.click``)."""
     from trame.widgets import vtk as vtk_widgets
 
     kind = vtk_widgets.VtkLocalView if ctx.options.client_render else vtk_widgets.VtkRemoteView
     extra = {} if ctx.options.client_render else {"interactive_ratio": 1}
-    view = kind(scene.plotter.render_window, interactor_events=("events", ["LeftButtonPress"]),
-                LeftButtonPress=(ctx.ctrl.view_click, "[utils.vtk.event($event)]"), **extra)
+    event = "[utils.vtk.event($event)]"
+    view = kind(scene.plotter.render_window, interactor_events=("events", ["LeftButtonPress", "LeftButtonRelease"]),
+                LeftButtonPress=(ctx.ctrl.view_press, event), LeftButtonRelease=(ctx.ctrl.view_release, event), **extra)
     setattr(ctx.ctrl, f"{name}_update", view.update)
     setattr(ctx.ctrl, f"{name}_reset_camera", view.reset_camera)
     return view

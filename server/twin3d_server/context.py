@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 RENDER_INTERVAL_S = 1 / 30
+CLICK_SLOP_PX = 3  # a press and release further apart than this is a camera drag, not a click
 ROLES = ("viewer", "planner", "admin")  # each may do what the ones before it may
 
 
@@ -44,6 +45,7 @@ class AppContext:
     _frame_listeners: list[Callable] = field(default_factory=list)
     _click_listeners: list[Callable] = field(default_factory=list)
     panels: dict = field(default_factory=dict)  # the panels' logic objects by name
+    _pressed_at: tuple[float, float] | None = None
     _last_render: float = 0.0
     _render_pending: bool = False
 
@@ -84,14 +86,27 @@ class AppContext:
         listeners are asked in the order they registered, and the first returning True consumes it."""
         self._click_listeners.append(callback)
 
+    def press(self, event: dict | None) -> None:
+        """A vtk.js ``LeftButtonPress`` on the main view: remember where (a click or a drag?)."""
+        self._pressed_at = _position(event)
+
+    def release(self, event: dict | None) -> None:
+        """A vtk.js ``LeftButtonRelease``: a click (not a camera drag) when it is within
+        ``CLICK_SLOP_PX`` of the press; pick once, then dispatch."""
+        pressed, self._pressed_at = self._pressed_at, None
+        released = _position(event)
+        if pressed is None or released is None or max(abs(a - b) for a, b in zip(pressed, released)) > CLICK_SLOP_PX:
+            return
+        self.click(event)
+
     def click(self, event: dict | None) -> None:
-        """A vtk.js ``LeftButtonPress`` event on the main view: pick once, then dispatch."""
+        """A click at the event's position: pick once, then dispatch to the listeners."""
         from twin3d.scene.picking import pick_at
 
-        position = (event or {}).get("position") or {}
-        if "x" not in position or "y" not in position:
+        position = _position(event)
+        if position is None:
             return
-        pick = pick_at(self.scene, float(position["x"]), float(position["y"]))
+        pick = pick_at(self.scene, *position)
         for callback in self._click_listeners:
             if callback(pick):
                 break
@@ -127,3 +142,13 @@ class AppContext:
         self._last_render = time.monotonic()
         if self.ctrl.view_update.exists():
             self.ctrl.view_update()
+
+
+def _position(event: dict | None) -> tuple[float, float] | None:
+    """The display position of a vtk.js interactor event: CSS pixels of the view from its
+    lower-left corner, which is what the server's render window counts (its size follows the
+    canvas's CSS size, whatever the devicePixelRatio)."""
+    position = (event or {}).get("position") or {}
+    if "x" not in position or "y" not in position:
+        return None
+    return float(position["x"]), float(position["y"])

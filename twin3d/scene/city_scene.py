@@ -405,8 +405,10 @@ class CityScene:
     def show_allocation(self, assignments: np.ndarray, kinds) -> None:
         """Draw ``assignments`` (rows, 6: depot_x, depot_y, site_x, site_y in the city CRS, units,
         kind index into ``kinds``; NaN rows unused) as arrows, rewriting the one arrow actor."""
+        before = (self._allocation_shown, tuple(self.arrows.kinds), tuple(self.arrows.shown_kinds))
         self._show_assignments(assignments, kinds)
-        self._changed()
+        if before != (True, tuple(self.arrows.kinds), tuple(self.arrows.shown_kinds)):
+            self._changed()  # the layer's availability or its legend changed
 
     def _show_assignments(self, assignments: np.ndarray, kinds) -> None:
         self.arrows.update(assignments, kinds)

@@ -21,6 +21,6 @@ def timeline_bar(ctx) -> None:
     v3.VChip("computing…", v_if=(n.computing,), size="small", color="warning", classes="mr-2",
              prepend_icon="mdi-progress-clock")
     html.Span(f"{{{{ {n.clock} }}}}", id="timeline-clock", classes="text-body-2 mr-3 text-no-wrap",
-              aria_live="polite")
+              raw_attrs=['aria-live="polite"'])
     v3.VSelect(v_model_number=(n.speed,), items=(n.speeds,), label="Frames/s",
                density="compact", hide_details=True, style="max-width: 110px")
