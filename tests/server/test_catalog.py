@@ -67,14 +67,38 @@ def test_scenario_file_is_run_becomes_active_then_is_reused(tmp_path, cache, req
     written = output.stat().st_mtime
     catalog.shutdown()
 
-    # a second serve: the runner finds the complete run with the same content hash and returns at once
+    # a second serve shows the cached run at once, while its run checks it: the runner finds the
+    # complete run with the same content hash and returns at once, and the shown file is kept
     server2, ctx2 = build(request, [spec], suffix="-again")
     catalog2 = ctx2.panels["catalog"]
     assert catalog2.data.scenarios[0]["status"] == "cached"
-    poll_until(server2, catalog2, lambda: catalog2.entries["s0"].run.done)
-    assert catalog2.data.scenarios[0]["status"] == "cached"
     assert ctx2.results is not None and ctx2.results.path == output and ctx2.results.complete
+    shown = ctx2.results
+    poll_until(server2, catalog2, lambda: catalog2.entries["s0"].run.done and not catalog2.entries["s0"].checking)
+    assert catalog2.data.scenarios[0]["status"] == "cached" and ctx2.results is shown
     assert output.stat().st_mtime == written
+    assert not output.with_name(f".{output.name}.check").exists()  # the check's copy is gone
+    catalog2.shutdown()
+
+
+def test_stale_cached_run_is_shown_then_replaced(tmp_path, cache, request):
+    """A cached file whose inputs changed is shown until the new run is complete, then replaced."""
+    spec = dam_break_files(tmp_path)
+    server, ctx = build(request, [spec])
+    catalog = ctx.panels["catalog"]
+    poll_until(server, catalog, lambda: catalog.data.scenarios[0]["status"] == "complete")
+    output = ctx.results.path
+    old_hash = ctx.results.file.attrs["content_hash"]
+    catalog.shutdown()
+    spec.write_text(spec.read_text().replace("manning = 0.01", "manning = 0.02"))
+    server2, ctx2 = build(request, [spec], suffix="-changed")
+    catalog2 = ctx2.panels["catalog"]
+    assert ctx2.results.file.attrs["content_hash"] == old_hash  # the earlier run, at once
+    poll_until(server2, catalog2, lambda: catalog2.entries["s0"].run.done and not catalog2.entries["s0"].checking)
+    assert catalog2.data.scenarios[0]["status"] == "complete"
+    assert ctx2.results.path == output and ctx2.results.complete
+    assert ctx2.results.file.attrs["content_hash"] != old_hash
+    assert not output.with_name(f".{output.name}.check").exists()
     catalog2.shutdown()
 
 

@@ -11,6 +11,7 @@ becomes active unless the user has chosen one.
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from trame_server.utils.typed_state import TypedState
 
 from twin3d.errors import InputError
-from twin3d_server.logic.runs import RunQueue
+from twin3d_server.logic.runs import RunQueue, run_path
 
 POLL_INTERVAL_S = 0.5
 DEFAULT_SCENARIOS = "scenarios"  # assets/scenarios/*.toml
@@ -108,6 +109,7 @@ class Entry:
     n_expected: int = 0  # frames the run will write
     error: str = ""
     cached: bool = False  # a complete results file from an earlier serve was there
+    checking: Path | None = None  # the cached file shown while its run checks it is current
     listeners: list[Callable] = field(default_factory=list)  # callback(results) when complete
 
     @property
@@ -119,13 +121,15 @@ class Entry:
             return "complete" if self.results is None or self.results.complete else self._percent("running")
         if run.status == "queued":
             return "cached" if self.cached else "queued"
+        if run.status == "running" and self.checking is not None:
+            return "cached"
         if run.status == "running":
             if self.results is None:  # an earlier serve's file is being checked, or nothing written yet
                 return "cached" if self.cached and not run.wrote_since_start() else "running"
             return self._percent("running")
         if run.status == "failed":
             return f"failed: {run.error}"
-        return "cached" if run.reused else "complete"
+        return "cached" if self.cached or run.reused else "complete"
 
     def _percent(self, word: str) -> str:
         if self.results is None or not self.n_expected:
@@ -199,8 +203,12 @@ class CatalogLogic:
         except InputError as exc:
             entry.error = str(exc)
         if not entry.error:
-            entry.run = self.queue.submit(path)
-            entry.cached = is_results_file(entry.run.output) and not entry.run.wrote_since_start()
+            stable = run_path(path, self.queue.quick)
+            if self._show_cached(entry, stable):  # shown now; the run checks it into a side file
+                entry.run = self.queue.submit(path, output=stable.with_name(f".{stable.name}.check"))
+            else:
+                entry.run = self.queue.submit(path)
+                entry.cached = is_results_file(entry.run.output) and not entry.run.wrote_since_start()
         if select:
             self.chosen = True
             self.data.scenario_id = key
@@ -241,9 +249,58 @@ class CatalogLogic:
             self._kiosk_step()
         self._publish()
 
+    def _show_cached(self, entry: Entry, stable: Path) -> bool:
+        """Open a complete results file an earlier serve left at ``stable``; it is shown while
+        its scenario runs into a side file (the runner copies its cache there when nothing
+        changed), so the shown file is never rewritten under its reader."""
+        from twin3d.scenario.results import ResultsFile, is_results_file
+
+        if not is_results_file(stable):
+            return False
+        try:
+            results = ResultsFile(stable)
+        except InputError:
+            return False
+        if not results.complete:
+            results.close()
+            return False
+        entry.results, entry.cached, entry.checking = results, True, stable
+        self.open[entry.key] = results
+        return True
+
+    def _check_cached(self, entry: Entry) -> None:
+        """The run of a shown cached file ended: the same content hash keeps it; another
+        replaces it (the fresh file takes the stable path and is shown in its place)."""
+        from twin3d.scenario.results import ResultsFile
+
+        run, stable = entry.run, entry.checking
+        if run.status == "failed":
+            run.output.unlink(missing_ok=True)
+            entry.checking = None
+            return
+        if run.status != "complete":
+            return
+        with ResultsFile(run.output) as fresh:
+            same = fresh.file.attrs.get("content_hash") == entry.results.file.attrs.get("content_hash")
+        entry.checking, entry.cached = None, same
+        if same:
+            run.output.unlink(missing_ok=True)
+        else:
+            active = entry.results is self.ctx.results
+            self._close(entry)
+            os.replace(run.output, stable)
+            entry.results = self.open[entry.key] = ResultsFile(stable)
+            if active:
+                self._reactivate(entry.results)
+        listeners, entry.listeners = entry.listeners, []
+        for callback in listeners:
+            callback(entry.results)
+
     def _follow(self, entry: Entry) -> None:
         run = entry.run
-        if run.status == "running" and entry.results is None and run.wrote_since_start():
+        if entry.checking is not None:
+            self._check_cached(entry)
+        elif run.status == "running" and entry.results is None and run.wrote_since_start():
             self._open(entry)
         elif run.status == "complete" and (entry.results is None or not entry.results.complete):
             self._open(entry, fresh=True)
