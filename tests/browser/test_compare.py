@@ -27,7 +27,7 @@ def test_compare_shows_two_views_both_drawn(browser, tmp_path, monkeypatch):
         assert drawn is not None and drawn.std() > 10
         assert drawn_b is not None and drawn_b.std() > 10
         assert "100-year river flood" in page.locator("#title-a").inner_text()
-        page.get_by_label("Difference (A − B)").check()
+        page.get_by_label("Difference", exact=True).check()
         page.wait_for_function("window.trame.state.get('CompareState__difference') === true", timeout=60_000)
     finally:
         proc.terminate()

@@ -12,14 +12,15 @@ def compare_toggle(ctx) -> None:
     n = ctx.panels["compare"].typed.name
     cat = ctx.panels["catalog"].typed.name
     v3.VSwitch(v_model=(n.enabled,), label="Compare", color="primary", density="compact", hide_details=True,
-               inset=True, classes="ml-4 flex-grow-0", id="compare-switch")
+               inset=True, classes="ml-4 text-no-wrap", style="flex: none;", id="compare-switch")
     v3.VSelect(v_show=(n.enabled,), v_model=(n.scenario_b,), label="Compare with",
                items=(f"{cat.scenarios}.filter(s => s.value !== {cat.scenario_id}).concat({n.extra_choices})",),
                item_title="title", item_value="value", density="compact", hide_details=True,
                variant="outlined", style="min-width: 220px; max-width: 280px", classes="ml-2", id="compare-with")
     v3.VSwitch(v_show=(f"{n.enabled} && {n.difference_available}",), v_model=(n.difference,),
-               label="Difference (A − B)", color="secondary", density="compact", hide_details=True,
-               inset=True, classes="ml-3 flex-grow-0", id="compare-difference")
+               label="Difference", color="secondary", density="compact", hide_details=True, inset=True,
+               classes="ml-3 text-no-wrap", style="flex: none;", id="compare-difference",
+               title="Main view: water depth of A minus B")
 
 
 def compare_view(ctx) -> None:
