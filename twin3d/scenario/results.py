@@ -168,9 +168,9 @@ class ResultsWriter(_Open):
     def append_frame(self, time_s: float, fields: dict, buildings: dict, mass_balance: np.ndarray,
                      networks: dict | None = None, status: np.ndarray | None = None,
                      allocation: np.ndarray | FrameAllocation | None = None, kpis: dict | None = None) -> None:
-        """Write one output frame and flush it so live readers see it."""
+        """Write one output frame and flush it so live readers see it.  ``/time`` is appended
+        last and read first (``ResultsFile.refresh``), so a frame a reader counts is whole."""
         f, k = self.file, self.n_frames
-        _append(f["time"], k, time_s)
         for name in self.layout.fields:
             _append(f["fields"][name], k, fields[name])
         for name in self.layout.building_quantities:
@@ -184,6 +184,7 @@ class ResultsWriter(_Open):
         _append(f["mass_balance"], k, mass_balance)
         for name in self.layout.kpis:
             _append(f["kpi"][name], k, kpis[name])
+        _append(f["time"], k, time_s)
         f.flush()
 
     def _append_allocation(self, k: int, allocation: np.ndarray | FrameAllocation | None) -> None:
@@ -241,7 +242,8 @@ def finish(path: Path) -> None:
     """After the live writer closed: store field min/max and mark the run complete."""
     import h5py
 
-    with h5py.File(path, "r+") as f:
+    # no file lock: readers following the run live (the app) may still have it open
+    with h5py.File(path, "r+", locking=False) as f:
         for group in ("fields", "buildings"):
             for ds in f[group].values():
                 data = ds[()]
