@@ -64,7 +64,8 @@ def test_water_shader_compiles_and_changes_the_pixels(tmp_path):
         results.close()
     log = messages.GetOutput()
     assert "error" not in log.lower(), log  # a shader compile or link error is reported here
-    assert np.abs(plain - shaded).mean() > 0.5  # the sheen changes the water
+    changed = (np.abs(plain - shaded).max(axis=-1) > 2).mean()
+    assert changed > 0.05, changed  # the sheen changes the water (subtly, seen from above)
     assert np.abs(shaded - rippled).max() > 0  # the uniform moves the ripples
 
 
