@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import start_server
-from tests.browser.views import artifacts, quick_results
+from tests.browser.views import artifacts, quick_results, wait_for_image
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,8 @@ def test_kiosk_is_read_only_readable_and_explains_the_model(browser, tmp_path, m
         assert _px(page, "document.documentElement") >= 24  # 150 % type
         background = page.evaluate("getComputedStyle(document.querySelector('.v-application')).backgroundColor")
         assert background == "rgb(0, 0, 0)"
+        drawn = wait_for_image(page, "#view-a img", lambda im: im.std() > 10)
+        assert drawn is not None and drawn.std() > 10  # the dark theme leaves the 3D view as it is
         page.screenshot(path=out / "kiosk_1920.png", timeout=120_000)
 
         wall = browser.new_page(viewport={"width": 3840, "height": 2160}, device_scale_factor=1)
