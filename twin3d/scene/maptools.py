@@ -198,29 +198,3 @@ def fly_to(camera, centre, radius_m: float, min_distance_m: float = 120.0) -> No
     if camera.GetParallelProjection():
         camera.SetParallelScale(max(radius_m * 1.5, min_distance_m / 2.0))
 
-
-PRESET_TITLES = {"overview": "Overview", "district": "District", "street": "Street level"}
-
-
-def camera_preset(scene, name: str) -> None:
-    """Fallback camera presets until ``CityScene.camera_preset`` exists: "overview" (the whole
-    built-up area from above at an angle), "district" (a third of it, closer) and "street"
-    (eye height at the centre, looking north)."""
-    if name not in PRESET_TITLES:
-        raise ValueError(f"unknown camera preset {name!r}; expected one of {tuple(PRESET_TITLES)}")
-    actor = scene.actors.get("buildings") or scene.actors.get("terrain")
-    bounds = np.array(actor.GetBounds() if actor is not None else (-100, 100, -100, 100, 0, 10), dtype=np.float64)
-    centre = np.array([(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, bounds[4]])
-    size = float(max(bounds[1] - bounds[0], bounds[3] - bounds[2], 50.0))
-    camera = scene.plotter.camera
-    camera.SetViewAngle(30.0)
-    if name == "street":
-        camera.SetFocalPoint(*(centre + [0.0, size * 0.25, 10.0]))
-        camera.SetPosition(*(centre + [0.0, -size * 0.05, 1.7]))
-    else:
-        reach = size * (1.3 if name == "overview" else 0.45)
-        camera.SetFocalPoint(*centre)
-        camera.SetPosition(*(centre + np.array([-0.5, -0.7, 0.75]) * reach))
-    camera.SetViewUp(0.0, 0.0, 1.0)
-    camera.OrthogonalizeViewUp()
-    scene.plotter.renderer.ResetCameraClippingRange()

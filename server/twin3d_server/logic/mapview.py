@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from trame_server.utils.typed_state import TypedState
 
+from twin3d.scene.cameras import CAMERA_PRESETS
 from twin3d_server.logic.camera_watch import CameraWatch
 
 
@@ -117,7 +118,7 @@ class MapLogic:
         city = ctx.city
         self.data.crs_name = maptools.crs_name(city.crs)
         self.data.attribution = maptools.attribution(city)
-        self.data.presets = [{"value": k, "title": v} for k, v in maptools.PRESET_TITLES.items()]
+        self.data.presets = [{"value": k, "title": v} for k, v in CAMERA_PRESETS.items()]
         self._names = maptools.building_names(city.buildings)
         self.typed.bind_changes({self.typed.name.find_text: self.suggest})
         ctx.ctrl.camera_preset_apply = self.apply_preset
@@ -207,14 +208,8 @@ class MapLogic:
 
     # --- presets ---------------------------------------------------------------------
     def apply_preset(self, name: str) -> None:
-        """Camera preset "overview", "district" or "street" (the scene's own where it has them)."""
-        from twin3d.scene import maptools
-
-        scene = self.ctx.scene
-        if hasattr(scene, "camera_preset"):
-            scene.camera_preset(name)
-        else:
-            maptools.camera_preset(scene, name)
+        """Camera preset "overview", "district" or "street" (``CityScene.camera_preset``)."""
+        self.ctx.scene.camera_preset(name)
         self.data.preset = name
         self.ctx.request_render()
 
