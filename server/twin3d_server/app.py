@@ -84,10 +84,10 @@ def _layout(ctx) -> None:
             mapview.map_tools(ctx)
             export.export_menu(ctx)
             v3.VChip("{{ city_name }} · {{ n_buildings }} buildings", size="small", classes="ml-2")
-        with v3.VNavigationDrawer(location="left", width=DRAWER_WIDTH["left"], permanent=True):
+        with v3.VNavigationDrawer(location="left", width=(_drawer_width("left"),), permanent=True):
             layers.layers_panel(ctx)
             inspect.engineer_panel(ctx)
-        with v3.VNavigationDrawer(location="right", width=DRAWER_WIDTH["right"], permanent=True):
+        with v3.VNavigationDrawer(location="right", width=(_drawer_width("right"),), permanent=True):
             kiosk.kiosk_note(ctx)
             kpis.kpi_panel(ctx)
             allocation.allocation_panel(ctx)
@@ -103,6 +103,12 @@ def _layout(ctx) -> None:
         with v3.VFooter(app=True, height=56, classes="d-flex align-center px-3"):
             timeline.timeline_bar(ctx)
     return layout
+
+
+def _drawer_width(side: str) -> str:
+    """A drawer's width: fixed on a laptop, growing with the screen beyond 2560 CSS px (a 4K wall
+    display), as the type does."""
+    return f"Math.round({DRAWER_WIDTH[side]} * Math.max(1, Math.min(1.5, window.innerWidth / 2560)))"
 
 
 def _view(ctx, scene, name: str):

@@ -44,6 +44,7 @@ class AppContext:
     _results_listeners: list[Callable] = field(default_factory=list)
     _frame_listeners: list[Callable] = field(default_factory=list)
     _click_listeners: list[Callable] = field(default_factory=list)
+    _click_observers: list[Callable] = field(default_factory=list)
     panels: dict = field(default_factory=dict)  # the panels' logic objects by name
     _pressed_at: tuple[float, float] | None = None
     _last_render: float = 0.0
@@ -81,10 +82,14 @@ class AppContext:
         """``callback(k)`` after the scene has applied frame ``k`` of the active results."""
         self._frame_listeners.append(callback)
 
-    def on_click(self, callback: Callable) -> None:
+    def on_click(self, callback: Callable, observe: bool = False) -> None:
         """``callback(pick) -> bool`` for a click on the main view (a ``twin3d.scene.picking.Pick``);
-        listeners are asked in the order they registered, and the first returning True consumes it."""
-        self._click_listeners.append(callback)
+        listeners are asked in the order they registered, and the first returning True consumes it.
+        ``observe``: hear every click first, never consuming it (the coordinate readout)."""
+        if observe:
+            self._click_observers.append(callback)
+        else:
+            self._click_listeners.append(callback)
 
     def press(self, event: dict | None) -> None:
         """A vtk.js ``LeftButtonPress`` on the main view: remember where (a click or a drag?)."""
@@ -107,6 +112,8 @@ class AppContext:
         if position is None:
             return
         pick = pick_at(self.scene, *position)
+        for callback in self._click_observers:
+            callback(pick)
         for callback in self._click_listeners:
             if callback(pick):
                 break

@@ -10,11 +10,13 @@ from functools import lru_cache
 
 import numpy as np
 
-# Calm, colour-blind-safe palette (Okabe-Ito based) per building use.
+# Calm, colour-blind-safe palette (Okabe-Ito based) per building use; industrial is darker than
+# Okabe-Ito's grey and fire stations are Tol's wine, so that neither merges with shelters or
+# hospitals under deuteranopia (simulated, Machado 2009).
 USE_COLOURS = {
-    "residential": (221, 204, 170), "commercial": (86, 180, 233), "industrial": (153, 153, 153),
+    "residential": (221, 204, 170), "commercial": (86, 180, 233), "industrial": (110, 110, 110),
     "public": (0, 158, 115), "hospital": (213, 94, 0), "school": (240, 228, 66),
-    "fire_station": (204, 51, 17), "ambulance_post": (230, 159, 0), "police": (0, 114, 178),
+    "fire_station": (136, 34, 85), "ambulance_post": (230, 159, 0), "police": (0, 114, 178),
     "shelter": (204, 121, 167),
 }
 USE_TITLES = {"residential": "Residential", "commercial": "Commercial", "industrial": "Industrial",
@@ -38,7 +40,9 @@ ARROW_COLOURS = (OKABE_ITO["reddish_purple"], OKABE_ITO["orange"], OKABE_ITO["bl
 
 # Water: the upper 70 % of "Blues", so that shallow water is a clear light blue, not white.
 WATER_CMAP = "twin3d_water"
-_DERIVED = {WATER_CMAP: ("Blues", 0.3, 1.0)}
+# Land: the green-to-tan part of "gist_earth" (no blues, which would read as flood water).
+LAND_CMAP = "twin3d_land"
+_DERIVED = {WATER_CMAP: ("Blues", 0.3, 1.0), LAND_CMAP: ("gist_earth", 0.32, 0.72)}
 
 
 def ensure_colourmaps() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin3d.scene.palettes import cmap_rgb
+from twin3d.scene.palettes import LAND_CMAP, cmap_rgb
 
-TERRAIN_CMAP = "gist_earth"
+TERRAIN_CMAP = LAND_CMAP
 SUN_AZIMUTH_DEG = 315.0  # from the north-west, as cartographers light maps
 SUN_ALTITUDE_DEG = 45.0
 SHADE_FLOOR = 0.55  # the darkest a slope facing away from the sun gets (keeps the map calm)

@@ -124,13 +124,7 @@ class MapLogic:
         ctx.ctrl.camera_preset_apply = self.apply_preset
         ctx.ctrl.building_find = self.find
         ctx.ctrl.link_apply = self.apply_link
-        # The readout never consumes a click, so it must hear it before panels that do (inspect,
-        # authoring, built earlier); AppContext has no "observe" hook, so go to the front of the queue.
-        listeners = getattr(ctx, "_click_listeners", None)
-        if isinstance(listeners, list):
-            listeners.insert(0, self.on_click)
-        else:
-            ctx.on_click(self.on_click)
+        ctx.on_click(self.on_click, observe=True)  # the readout hears every click, consumed or not
         ctx.on_results(self.on_results)
         ctx.ctrl.view_update.add(self.refresh_view_state)  # "poll the camera on render"
         self.camera_watch = CameraWatch(ctx.scene.plotter.camera, self._camera_moved)

@@ -26,12 +26,18 @@ class TimelineState:
 
 
 def clock_text(start: str, seconds: float) -> str:
-    """The simulated clock ("2026-02-09 08:00") at ``seconds`` after the ISO ``start``."""
+    """The simulated clock ("2026-02-09 08:00", with " UTC+01:00" when the start has a zone) at
+    ``seconds`` after the ISO ``start``."""
     try:
         t0 = dt.datetime.fromisoformat(start)
     except (TypeError, ValueError):
         return f"t = {seconds / 3600:.2f} h"
-    return (t0 + dt.timedelta(seconds=float(seconds))).strftime("%Y-%m-%d %H:%M")
+    t = t0 + dt.timedelta(seconds=float(seconds))
+    zone = ""
+    if t.utcoffset() is not None:  # the scenario's own time zone, as "UTC+01:00"
+        minutes = int(t.utcoffset().total_seconds() // 60)
+        zone = f" UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return t.strftime("%Y-%m-%d %H:%M") + zone
 
 
 def _text(value) -> str:
