@@ -25,3 +25,19 @@ def taichi_cpu():
     from twin3d.physics.arch import init_taichi
 
     return init_taichi("cpu", fast_math=False)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Debian chromium for the whole session, driven by Playwright's sync API (one
+    ``sync_playwright`` per process: a second one inside the first refuses to start)."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (bash scripts/dev.sh test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield b
+        b.close()

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import browser  # noqa: F401 (the fixture)
-
 pytestmark = pytest.mark.browser
 
 

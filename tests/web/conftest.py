@@ -9,7 +9,7 @@ import threading
 import pytest
 import requests
 
-from tests.browser.conftest import browser, free_port  # noqa: F401  (browser: the shared chromium fixture)
+from tests.browser.conftest import free_port  # noqa: F401
 
 PASSWORD = "correct horse battery"
 
