@@ -59,6 +59,8 @@ case "$cmd" in
         install_python
         "$VENV/bin/ruff" check twin3d server tests
         export TWIN3D_TEST_DATA=${TWIN3D_TEST_DATA:-$ROOT/../shared/data}
+        export TWIN3D_TEST_ARTIFACTS=${TWIN3D_TEST_ARTIFACTS:-$ROOT/test-artifacts}  # browser screenshots
+        mkdir -p "$TWIN3D_TEST_ARTIFACTS"
         set +e
         "$VENV/bin/python" -m pytest "$@"
         rc=$?
