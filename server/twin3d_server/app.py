@@ -83,6 +83,9 @@ def _layout(ctx) -> None:
             v3.VSpacer()
             mapview.map_tools(ctx)
             export.export_menu(ctx)
+            if ctx.options.client_render:  # say what browser (vtk.js) rendering lacks
+                v3.VChip("Browser rendering: no water shader; compare views move separately",
+                         size="small", color="warning", classes="ml-2", prepend_icon="mdi-information")
             v3.VChip("{{ city_name }} · {{ n_buildings }} buildings", size="small", classes="ml-2")
         with v3.VNavigationDrawer(location="left", width=(_drawer_width("left"),), permanent=True):
             layers.layers_panel(ctx)
