@@ -27,10 +27,11 @@ def taichi_cpu():
     return init_taichi("cpu", fast_math=False)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One Debian chromium for the whole session, driven by Playwright's sync API (one
-    ``sync_playwright`` per process: a second one inside the first refuses to start)."""
+    """Debian chromium, driven by Playwright's sync API, for one test module at a time: a second
+    ``sync_playwright`` inside a first refuses to start, and a live one leaves its asyncio loop
+    set on the main thread, where later tests' ``asyncio.get_running_loop()`` would find it."""
     from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
 
     if not Path(CHROMIUM).exists():
