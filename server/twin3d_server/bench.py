@@ -27,6 +27,7 @@ def _encode(render_window) -> int:
     render_window.Render()
     grab = vtkWindowToImageFilter()
     grab.SetInput(render_window)
+    grab.ShouldRerenderOff()  # read back the frame just rendered, as vtkWebApplication does
     grab.ReadFrontBufferOff()
     grab.Update()
     writer = vtkJPEGWriter()
