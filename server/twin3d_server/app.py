@@ -77,7 +77,7 @@ def _layout(ctx) -> None:
 
     with VAppLayout(ctx.server, full_height=True) as layout:
         with v3.VAppBar(density="compact", elevation=1):
-            v3.VAppBarTitle("twin3d", classes="flex-grow-0 mr-4")
+            html.Div("twin3d", classes="text-h6 mx-4 text-no-wrap")
             catalog.scenario_picker(ctx)
             compare.compare_toggle(ctx)
             v3.VSpacer()
