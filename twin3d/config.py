@@ -50,20 +50,29 @@ class Settings:
     port: int = 8080
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Resolve settings from defaults, ``twin3d.toml`` and the environment."""
+def given_settings(names, environ: dict[str, str] | None = None, table: str | None = None,
+                   prefix: str = "TWIN3D_") -> dict[str, object]:
+    """The values given for the settings ``names``, unconverted: the config file
+    (``TWIN3D_CONFIG``, default ./twin3d.toml; its ``[table]`` when given), then the
+    ``<prefix><NAME>`` environment variables, which win.  Other keys of the file are kept, so
+    the caller can refuse or ignore them."""
     env = os.environ if environ is None else environ
     values: dict[str, object] = {}
     config_file = Path(env.get("TWIN3D_CONFIG", "twin3d.toml"))
     if config_file.is_file():
-        values.update(read_toml(config_file))
-    for f in fields(Settings):
-        key = "TWIN3D_" + f.name.upper()
-        if key in env:
-            values[f.name] = env[key]
+        data = read_toml(config_file)
+        values.update(data.get(table, {}) if table else data)
+    for name in names:
+        if prefix + name.upper() in env:
+            values[name] = env[prefix + name.upper()]
+    return values
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Resolve settings from defaults, ``twin3d.toml`` and the environment."""
     known = {f.name: f for f in fields(Settings)}
     kwargs = {}
-    for name, value in values.items():
+    for name, value in given_settings(known, environ).items():
         if name in known:
             kwargs[name] = int(value) if known[name].type == "int" else value
     return Settings(**kwargs)

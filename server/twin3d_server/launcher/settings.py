@@ -7,9 +7,7 @@ environment variables, then explicit keyword overrides (the CLI's flags).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 
 SECRET_ENV = "TWIN3D_SESSION_SECRET"  # how a session process receives its secret (never argv, never a file)
 
@@ -78,19 +76,12 @@ def load_launcher_settings(environ: dict[str, str] | None = None, **overrides) -
     >>> load_launcher_settings({}, max_sessions=2).last_port
     9101
     """
-    from twin3d.config import load_settings, read_toml
+    from twin3d.config import given_settings, load_settings
 
-    env = os.environ if environ is None else environ
-    base = load_settings(env)
-    values: dict[str, object] = {"host": base.host, "port": base.port}
-    config_file = Path(env.get("TWIN3D_CONFIG", "twin3d.toml"))
-    if config_file.is_file():
-        values.update(read_toml(config_file).get("launcher", {}))
+    base = load_settings(environ)
     known = {f.name: f for f in fields(LauncherSettings)}
-    for name in known:
-        key = "TWIN3D_LAUNCHER_" + name.upper()
-        if key in env:
-            values[name] = env[key]
+    values: dict[str, object] = {"host": base.host, "port": base.port}
+    values.update(given_settings(known, environ, table="launcher", prefix="TWIN3D_LAUNCHER_"))
     values.update({k: v for k, v in overrides.items() if v is not None})
     unknown = sorted(set(values) - set(known))
     if unknown:

@@ -10,7 +10,6 @@ log in.
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -99,16 +98,8 @@ def load_web_settings(environ: dict[str, str] | None = None) -> WebSettings:
     >>> load_web_settings({"TWIN3D_CONFIG": "/nonexistent", "TWIN3D_LOGIN_ATTEMPTS": "3"}).login_attempts
     3
     """
-    from twin3d.config import read_toml
+    from twin3d.config import given_settings
 
-    env = os.environ if environ is None else environ
-    values: dict[str, object] = {}
-    config_file = Path(env.get("TWIN3D_CONFIG", "twin3d.toml"))
-    if config_file.is_file():
-        values.update(read_toml(config_file))
-    for f in fields(WebSettings):
-        key = "TWIN3D_" + f.name.upper()
-        if key in env:
-            values[f.name] = env[key]
     known = {f.name: f.type for f in fields(WebSettings)}
+    values = given_settings(known, environ)
     return WebSettings(**{k: _convert(known[k], v) for k, v in values.items() if k in known})
