@@ -175,6 +175,8 @@ def cmd_bench(args) -> int:
     if args.what == "serve":
         from twin3d_server.launcher.loadtest import main as loadtest
 
+        if args.sessions < 1 or args.requests < 1:
+            raise InputError(None, "--sessions and --requests must be at least 1")
         return loadtest(args.paths + ["--sessions", str(args.sessions), "--requests", str(args.requests)])
     if args.what == "app":
         from twin3d_server.bench import bench_app_command

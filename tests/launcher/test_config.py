@@ -64,7 +64,9 @@ def test_settings_resolve_from_toml_then_environment_then_flags(tmp_path):
 @pytest.mark.parametrize("overrides", [{"max_sessions": 0}, {"port": 9101}, {"first_port": 80},
                                        {"host_index": -1}, {"colour": "red"}])
 def test_impossible_settings_are_refused(overrides):
-    with pytest.raises(ValueError):
+    from twin3d.errors import InputError
+
+    with pytest.raises(InputError):
         load_launcher_settings({"TWIN3D_CONFIG": "/nonexistent.toml"}, **overrides)
 
 

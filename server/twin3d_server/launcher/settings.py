@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from twin3d.errors import InputError
+
 SECRET_ENV = "TWIN3D_SESSION_SECRET"  # how a session process receives its secret (never argv, never a file)
 
 
@@ -85,14 +87,17 @@ def load_launcher_settings(environ: dict[str, str] | None = None, **overrides) -
     values.update({k: v for k, v in overrides.items() if v is not None})
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise ValueError(f"unknown launcher settings: {', '.join(unknown)}")
-    settings = replace(LauncherSettings(), **{k: _convert(known[k].type, v) for k, v in values.items()})
+        raise InputError(None, f"unknown launcher settings: {', '.join(unknown)}")
+    try:
+        settings = replace(LauncherSettings(), **{k: _convert(known[k].type, v) for k, v in values.items()})
+    except ValueError as exc:
+        raise InputError(None, f"launcher settings: {exc}") from None
     if settings.max_sessions < 1:
-        raise ValueError("launcher max_sessions must be at least 1")
+        raise InputError(None, "launcher max_sessions must be at least 1")
     if not (1024 <= settings.first_port and settings.last_port <= 65535):
-        raise ValueError("launcher session ports must lie in 1024..65535")
+        raise InputError(None, "launcher session ports must lie in 1024..65535")
     if settings.host_index < 0:
-        raise ValueError("launcher host_index must be 0 or more")
+        raise InputError(None, "launcher host_index must be 0 or more")
     if settings.first_port <= settings.port <= settings.last_port:
-        raise ValueError(f"the launcher port {settings.port} lies in the session ports")
+        raise InputError(None, f"the launcher port {settings.port} lies in the session ports")
     return settings
