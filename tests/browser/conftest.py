@@ -6,7 +6,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -24,13 +23,7 @@ def start_server(args: list[str], timeout_s: float = 120.0):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "twin3d.cli", "serve", *args, "--port", str(port),
                              "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {proc.stdout.read()}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}/"
-        time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("server did not start in time")
+    from twin3d_server.launcher.loadtest import wait_listening
+
+    wait_listening(proc, port, timeout_s, "the server")
+    return proc, f"http://127.0.0.1:{port}/"

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import msgpack
 import pytest
@@ -16,6 +14,7 @@ import requests
 
 from tests.browser.conftest import free_port
 from tests.web.conftest import PASSWORD, run_async
+from twin3d_server.launcher.loadtest import wait_listening
 
 
 def start_app(web_data, **env):
@@ -25,16 +24,8 @@ def start_app(web_data, **env):
                "TWIN3D_HTTP_LOOPBACK": "1", "TWIN3D_CONFIG": "/nonexistent", "TWIN3D_LOGIN_ATTEMPTS": "1000", **env}
     proc = subprocess.Popen([sys.executable, "-m", "tests.web.app_server", str(port)], env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited with {proc.returncode}: {proc.stdout.read()}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}"
-        time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("app did not start")
+    wait_listening(proc, port, 120, "the app")
+    return proc, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")

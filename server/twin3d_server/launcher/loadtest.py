@@ -191,16 +191,23 @@ def start_front(targets, max_sessions: int, memory_mb: int, idle_timeout_s: int 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "TWIN3D_LAUNCHER_SESSIONS_PER_USER": str(max_sessions + 1),
                                  **(env or {})})
-    deadline = time.monotonic() + 60
+    wait_listening(proc, port, 60, "the front")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_listening(proc: subprocess.Popen, port: int, timeout_s: float, what: str) -> None:
+    """Wait until ``proc`` accepts connections on loopback ``port``; raise (killing it) when it
+    exits first or does not listen within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the front exited with {proc.returncode}: {proc.stdout.read()}")
+            raise RuntimeError(f"{what} exited with {proc.returncode}: {proc.stdout.read()}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}"
+                return
         time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("the front did not start")
+    raise RuntimeError(f"{what} did not start in {timeout_s:g} s")
 
 
 def stop_front(proc: subprocess.Popen) -> None:
